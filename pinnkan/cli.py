@@ -1,0 +1,172 @@
+"""Command line: ``pinnkan solve PROBLEM.py`` and ``pinnkan compare PROBLEM.py``.
+
+User errors print one paragraph (``pinnkan: error: ...``) and exit with status 2, before any
+training; a run stopped by a non-finite loss writes its outputs and exits with status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from pathlib import Path
+
+from .errors import OptionError, PinnkanError
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return values
+
+
+def _weight(text: str) -> tuple[str, float]:
+    name, sep, value = text.rpartition("=")
+    try:
+        return name, float(value) if sep else float("nan")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected TERM=WEIGHT (e.g. 'Dirichlet 1=10'), got {text!r}") from None
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("problem", help="problem file (.py) defining `problem`")
+    p.add_argument("--width", type=_ints, metavar="W[,W...]", help="hidden layer widths, e.g. 10 or 50,50,50")
+    p.add_argument("--grid", type=int, metavar="G", help="KAN spline intervals per edge (default 10)")
+    p.add_argument("--degree", type=int, default=3, metavar="K", help="KAN spline degree (default 3)")
+    p.add_argument("--activation", default="tanh", help="MLP activation: tanh, sin, silu, gelu (default tanh)")
+    p.add_argument("--steps", type=_ints, metavar="ADAM[,LBFGS]", help="optimizer steps: Adam, then L-BFGS")
+    p.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
+    p.add_argument("--points", type=int, metavar="N", help="interior collocation points")
+    p.add_argument("--boundary-points", type=int, metavar="N", help="collocation points per boundary condition")
+    p.add_argument("--sampler", default="sobol", choices=["sobol", "halton", "uniform"], help="point sampler")
+    p.add_argument("--resample-every", type=int, default=0, metavar="N", help="new interior points every N Adam steps")
+    p.add_argument("--weight", type=_weight, action="append", default=[], metavar="TERM=W",
+                   help="loss weight of a term, e.g. 'equation 1=1' or 'Dirichlet 1=10' (repeatable)")
+    p.add_argument("--budget-seconds", type=float, metavar="T", help="wall-clock budget per model")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", metavar="DIR", help="output folder (default runs/<problem>-<command>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="pinnkan", description="Solve PDEs with physics-informed KANs.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("solve", help="train one model on a problem file and write its outputs")
+    _common(s)
+    s.add_argument("--model", default="kan", choices=["kan", "mlp"])
+    s.add_argument("--levels", type=_ints, metavar="G1,G2,...", help="multilevel KAN: train on these grids in turn")
+    s.add_argument("--resolution", type=int, metavar="R", help="export mesh resolution")
+    s.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    c = sub.add_parser("compare", help="KAN-PINN against MLP-PINN on the same points and budget")
+    _common(c)
+    c.add_argument("--seeds", type=int, default=1, metavar="K", help="number of seeds (default 1)")
+    c.add_argument("--match-params", action="store_true", help="give the MLP about the KAN's parameter count")
+    return ap
+
+
+def _options(args) -> dict:
+    o = {"degree": args.degree, "activation": args.activation, "sampler": args.sampler,
+         "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
+         "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
+    if args.grid is not None:
+        o["grid"] = args.grid
+    if args.steps:
+        if len(args.steps) > 2:
+            raise OptionError(f"--steps takes ADAM or ADAM,LBFGS, got {len(args.steps)} numbers.")
+        o["adam_steps"] = args.steps[0]
+        if len(args.steps) == 2:
+            o["lbfgs_steps"] = args.steps[1]
+    if args.lr is not None:
+        o["adam_lr"] = args.lr
+    if args.points is not None:
+        o["n_interior"] = args.points
+    if args.boundary_points is not None:
+        o["n_boundary"] = args.boundary_points
+    if args.weight:
+        bad = [n for n, w in args.weight if not n or w != w]
+        if bad:
+            raise OptionError("--weight takes TERM=WEIGHT, e.g. --weight 'Dirichlet 1=10'.")
+        o["weights"] = dict(args.weight)
+    return o
+
+
+def _prepare_out(path: Path) -> Path:
+    """Create the output folder and prove it writable, before any training."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".pinnkan-write-test-{uuid.uuid4().hex[:8]}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise OptionError(
+            f"The output folder {path} cannot be written ({exc.strerror or exc}); choose another with --out."
+        ) from None
+    return path
+
+
+def _with_hidden(problem, options: dict, hidden) -> dict:
+    if hidden:
+        options["widths"] = [problem.domain.dim, *hidden, len(problem.fields)]
+    return options
+
+
+def run_solve(args) -> int:
+    from .loading import load_problem
+    from .solver import solve
+
+    problem = load_problem(args.problem)
+    options = _with_hidden(problem, _options(args), args.width)
+    if args.levels:
+        options["levels"] = args.levels
+    if args.budget_seconds is not None:
+        options["budget_seconds"] = args.budget_seconds
+    out = _prepare_out(Path(args.out or f"runs/{problem.name}-{args.model}"))
+    result = solve(problem, model=args.model, **options)
+    result.save(out, plots=not args.no_plots, resolution=args.resolution)
+    print(result.summary())
+    print(f"outputs: {out}/ (solution.vtu, metrics.json, history.json, model.pt{', plots' if not args.no_plots else ''})")
+    if result.metrics.get("stopped"):
+        print(f"pinnkan: training stopped early: {result.metrics['stopped']}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def run_compare(args) -> int:
+    from .compare import compare, markdown, write_report
+    from .loading import load_problem
+
+    problem = load_problem(args.problem)
+    options = _options(args)
+    if args.width:
+        raise OptionError("--width is ambiguous for compare (two models); use the solve command to set widths.")
+    out = _prepare_out(Path(args.out or f"runs/{problem.name}-compare"))
+    budget = args.budget_seconds
+    if budget is None and not args.steps:
+        budget = 60.0
+    report = compare(problem, seeds=args.seeds, budget_seconds=budget, match_params=args.match_params, **options)
+    paths = write_report(report, out)
+    print(markdown(report))
+    print(f"outputs: {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run_solve(args) if args.command == "solve" else run_compare(args)
+    except PinnkanError as exc:
+        print(f"pinnkan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pinnkan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Derivatives of a network with respect to its inputs.
+
+A derivative request is a key ``(field, alpha)``: output column ``field`` of the network and a
+multi-index ``alpha`` (one non-negative count per input coordinate), meaning
+``d^|alpha| u_field / dx_0^alpha_0 ... dx_{d-1}^alpha_{d-1}``. An engine maps a network, points
+``x`` of shape (N, d) and a set of keys to ``{key: Tensor (N,)}``.
+
+Engines are interchangeable behind :func:`get_engine`; every residual in pinnkan goes through one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+
+Key = tuple[int, tuple[int, ...]]
+
+
+def order(key: Key) -> int:
+    """Total order |alpha| of a derivative key."""
+    return sum(key[1])
+
+
+class AutogradEngine:
+    """Nested reverse-mode autograd, each distinct derivative computed once.
+
+    A key of order m is obtained from its parent of order m-1 (the multi-index with its last
+    non-zero count lowered by one) by one ``torch.autograd.grad`` call, which yields the
+    derivative of the parent with respect to all d inputs at once; every one of those is cached.
+    So a 2D Laplacian costs three backward passes: grad u, grad u_x, grad u_y. This relies on the
+    network acting on each point independently (no coupling across the batch).
+    """
+
+    name = "autograd"
+
+    def __call__(self, model: Callable, x: torch.Tensor, keys: Iterable[Key], create_graph: bool = True):
+        keys = set(keys)
+        need_grad = any(order(k) > 0 for k in keys)
+        if need_grad and not x.requires_grad:
+            x = x.detach().requires_grad_(True)
+        out = model(x)
+        d = x.shape[1]
+        cache: dict[Key, torch.Tensor] = {}
+        for f in range(out.shape[1]):
+            cache[(f, (0,) * d)] = out[:, f]
+
+        def compute(key: Key) -> torch.Tensor:
+            if key in cache:
+                return cache[key]
+            field, alpha = key
+            j = max(i for i, a in enumerate(alpha) if a > 0)
+            parent = (field, alpha[:j] + (alpha[j] - 1,) + alpha[j + 1:])
+            p = compute(parent)
+            if p.requires_grad:
+                graph = create_graph or not _is_last(key, keys)
+                (g,) = torch.autograd.grad(p.sum(), x, create_graph=graph, retain_graph=True, allow_unused=True)
+            else:
+                g = None
+            if g is None:
+                g = torch.zeros_like(x)
+            for i in range(d):
+                child = parent[1][:i] + (parent[1][i] + 1,) + parent[1][i + 1:]
+                cache.setdefault((field, child), g[:, i])
+            return cache[key]
+
+        for key in sorted(keys, key=order):
+            compute(key)
+        return {k: cache[k] for k in keys}
+
+
+def _is_last(key: Key, keys: set[Key]) -> bool:
+    """True when no requested key needs ``key`` as an ancestor (its graph can then be dropped)."""
+    return order(key) >= max(order(k) for k in keys)
+
+
+ENGINES = {"autograd": AutogradEngine}
+
+
+def get_engine(name: str = "autograd"):
+    """Return a derivative engine by name (``"autograd"``)."""
+    from .errors import OptionError
+
+    if name not in ENGINES:
+        raise OptionError(f"Unknown derivative engine {name!r}; choose one of {', '.join(ENGINES)}.")
+    return ENGINES[name]()

@@ -1,0 +1,138 @@
+"""Kolmogorov-Arnold networks with B-spline edge functions on uniform grids.
+
+Layer evaluation: the k+1 nonzero B-splines per input are scattered into a dense basis
+(N, in*(G+k)) and contracted with the coefficients in one matmul. On 2 CPU cores, for N=2000,
+in=out=10, this beat a gather of the k+1 active coefficients per edge (embedding lookup) at
+every G in {5, 10, 20, 40}, for plain training and for PINN-style nested input gradients:
+3x to 14x at G=5..20, 1.1x to 1.8x at G=40 (the dense matmul costs O(G) per edge).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pinnkan.bspline import extended_uniform_knots, uniform_basis, uniform_refinement_matrix
+from pinnkan.errors import OptionError
+from pinnkan.networks.mlp import BoxNormalization, check_widths
+
+BASES = (None, "silu")
+INITS = ("linear", "random")
+
+
+def greville_abscissae(lo, hi, grid, degree, dtype=torch.float64):
+    """xi_m = (t_{m+1} + ... + t_{m+k}) / k, m = 0..G+k-1: sum_m xi_m B_m(x) = x (degree >= 1)."""
+    t = extended_uniform_knots(lo, hi, grid, degree, dtype)
+    return t[1:-1].unfold(0, degree, 1).mean(-1)
+
+
+class KANLayer(nn.Module):
+    """y_j = sum_i [ sum_m coef[j, i, m] B_m(x_i) + w_base[j, i] silu(x_i) ] (base optional).
+
+    B_m: degree-k B-splines on ``grid`` uniform cells over [lo, hi], G+k per edge; inputs outside
+    [lo, hi] use the extended end polynomial pieces (see ``pinnkan.bspline``).
+    coef: (out, in, G+k); forward: (..., in) -> (..., out).
+    init "linear": edge (j, i) starts as a x + noise, coef = a xi + eps (xi the Greville
+    abscissae), a ~ N(0, 1/in), eps ~ N(0, (0.01/sqrt(in))^2); "random": coef ~ N(0, 1/(in (k+1))).
+    base "silu": w_base ~ N(0, 1/in).
+    """
+
+    def __init__(self, in_features, out_features, grid, degree=3, lo=-1.0, hi=1.0, base=None,
+                 init="linear", dtype=torch.float64):
+        super().__init__()
+        if int(grid) < 1 or int(degree) < 1:
+            raise OptionError(f"A KAN needs grid >= 1 and degree >= 1, got grid {grid}, "
+                              f"degree {degree}.")
+        if base not in BASES:
+            raise OptionError(f"Unknown KAN base branch {base!r}: use 'silu' or None.")
+        if init not in INITS:
+            raise OptionError(f"Unknown KAN initialisation {init!r}: use 'linear' or 'random'.")
+        if not hi > lo:
+            raise OptionError(f"KAN grid range needs lo < hi, got [{lo}, {hi}].")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.grid, self.degree, self.lo, self.hi = int(grid), int(degree), float(lo), float(hi)
+        self.base = base
+        n, fan_in = self.grid + self.degree, self.in_features
+        coef = torch.empty(self.out_features, fan_in, n, dtype=dtype)
+        if init == "linear":
+            a = torch.randn(self.out_features, fan_in, 1, dtype=dtype) / fan_in ** 0.5
+            xi = greville_abscissae(self.lo, self.hi, self.grid, self.degree, dtype)
+            coef = a * xi + 0.01 / fan_in ** 0.5 * torch.randn_like(coef)
+        else:
+            coef = torch.randn_like(coef) / (fan_in * (self.degree + 1)) ** 0.5
+        self.coef = nn.Parameter(coef)
+        if base == "silu":
+            w = torch.randn(self.out_features, fan_in, dtype=dtype) / fan_in ** 0.5
+            self.w_base = nn.Parameter(w)
+
+    def basis(self, x, derivative=0):
+        """d^derivative/dx^derivative B_m(x_i): (..., in) -> (..., in, G+k)."""
+        return uniform_basis(x, self.lo, self.hi, self.grid, self.degree, derivative)
+
+    def forward(self, x):
+        y = self.basis(x).flatten(-2) @ self.coef.flatten(1).T
+        if self.base == "silu":
+            y = y + F.silu(x) @ self.w_base.T
+        return y
+
+    def refine(self, new_grid):
+        """New layer on ``new_grid`` cells computing the same function: dyadic two-scale
+        relation if new_grid = 2^m grid, else Boehm knot insertion; OptionError unless
+        new_grid is a multiple of grid."""
+        R = uniform_refinement_matrix(self.grid, int(new_grid), self.degree, self.coef.dtype)
+        R = R.to(self.coef.device)
+        new = copy.deepcopy(self)
+        new.grid = int(new_grid)
+        with torch.no_grad():
+            new.coef = nn.Parameter(self.coef.detach() @ R.T,
+                                    requires_grad=self.coef.requires_grad)
+        new.zero_grad(set_to_none=True)
+        return new
+
+    def extra_repr(self):
+        return (f"in={self.in_features}, out={self.out_features}, grid={self.grid}, "
+                f"degree={self.degree}, range=[{self.lo}, {self.hi}], base={self.base}")
+
+
+class KAN(nn.Module):
+    """Stack of KANLayers on the grid range [-1, 1]: z = normalise(x), z <- tanh(layer(z))
+    between layers (so hidden values lie in the grid range), no tanh after the last layer.
+    forward: (N, widths[0]) -> (N, widths[-1]).
+    """
+
+    def __init__(self, widths, grid=10, degree=3, bounds=None, base=None, init="linear",
+                 dtype=torch.float64):
+        super().__init__()
+        self.widths = check_widths(widths)
+        self.grid, self.degree, self.base = int(grid), int(degree), base
+        self.normalize = BoxNormalization(bounds, self.widths[0], dtype)
+        self.layers = nn.ModuleList(
+            KANLayer(a, b, grid, degree, -1.0, 1.0, base=base, init=init, dtype=dtype)
+            for a, b in zip(self.widths[:-1], self.widths[1:]))
+
+    def forward(self, x):
+        x = self.normalize(x)
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = torch.tanh(x)
+        return x
+
+    def refine(self, new_grid):
+        """Deep copy with every layer refined to ``new_grid`` cells; same function."""
+        new = copy.deepcopy(self)
+        new.layers = nn.ModuleList(layer.refine(new_grid) for layer in self.layers)
+        new.grid = int(new_grid)
+        return new
+
+    @property
+    def n_params(self):
+        """Trainable scalars: sum over layers of in*out*(G+k) [+ in*out with the silu base]."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def describe(self):
+        extra = f", base {self.base}" if self.base else ""
+        return f"KAN {self.widths}, grid {self.grid}, degree {self.degree}{extra}"

@@ -1,0 +1,161 @@
+"""The outcome of :func:`pinnkan.solve`: trained model, metrics, history, and its outputs.
+
+Writers never leave a half-written file: each goes through :func:`pinnkan.atomic.atomic_path`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .atomic import atomic_path
+from .errors import OptionError
+from .export import write_vtu
+from .metrics import equation_residuals
+
+DEFAULT_RESOLUTION = {1: 1000, 2: 100, 3: 32}
+
+
+class Result:
+    """A trained physics-informed network and what was measured about it.
+
+    Attributes: ``problem``, ``compiled``, ``model`` (the torch module), ``history``
+    (:class:`~pinnkan.training.History`), ``metrics`` (dict, as written to metrics.json),
+    ``options`` (the completed :class:`~pinnkan.solver.SolveOptions`).
+    """
+
+    def __init__(self, problem, compiled, model, engine, history, metrics, options):
+        self.problem, self.compiled, self.model, self.engine = problem, compiled, model, engine
+        self.history, self.metrics, self.options = history, metrics, options
+
+    @property
+    def field_names(self) -> list[str]:
+        return self.compiled.field_names
+
+    def _tensor(self, points) -> torch.Tensor:
+        p = next(self.model.parameters())
+        pts = torch.as_tensor(np.asarray(points, dtype=np.float64), dtype=p.dtype, device=p.device)
+        if pts.ndim == 1 and self.compiled.dim == 1:
+            pts = pts[:, None]
+        if pts.ndim != 2 or pts.shape[1] != self.compiled.dim:
+            raise OptionError(f"predict() needs points of shape (n, {self.compiled.dim}), got {tuple(pts.shape)}.")
+        return pts
+
+    def predict(self, points) -> np.ndarray:
+        """Network prediction at ``points`` (n, d) as a float64 array (n, n_fields)."""
+        with torch.no_grad():
+            return self.model(self._tensor(points)).double().cpu().numpy()
+
+    def fields_on(self, points) -> dict[str, np.ndarray]:
+        """Point data at ``points`` (n, d): each field, its exact solution and absolute error, and
+        the PDE residual of each equation (``residual`` or ``residual_1``, ``residual_2``, ...)."""
+        pts = self._tensor(points)
+        with torch.no_grad():
+            pred = self.model(pts)
+        data = {}
+        exact = self.compiled.exact_values(pts)
+        for f, name in enumerate(self.field_names):
+            data[name] = pred[:, f].double().cpu().numpy()
+            if exact is not None and f in self.compiled.exact:
+                e = exact[:, f].double().cpu().numpy()
+                data[f"{name}_exact"] = e
+                data[f"{name}_abs_error"] = np.abs(data[name] - e)
+        res = equation_residuals(self.compiled, self.model, self.engine, pts).double().cpu().numpy()
+        if res.shape[1] == 1:
+            data["residual"] = res[:, 0]
+        else:
+            for i in range(res.shape[1]):
+                data[f"residual_{i + 1}"] = res[:, i]
+        return data
+
+    def export(self, path, resolution: int | None = None) -> Path:
+        """Write the solution on a mesh of the domain to ``path`` (.vtu) for ParaView."""
+        domain = self.problem.domain
+        points, cells = domain.mesh(resolution or DEFAULT_RESOLUTION.get(domain.dim, 32))
+        return write_vtu(path, points, cells, self.fields_on(points))
+
+    def summary(self) -> str:
+        """One line: problem, model, errors, time."""
+        m = self.metrics
+        errs = ", ".join(f"rel_l2[{k}]={v:.2e}" for k, v in m.get("rel_l2", {}).items())
+        parts = [f"{m['problem']}: {m['architecture']} ({m['n_params']} params)", errs or None,
+                 f"residual={m['mean_residual']:.2e}", f"{m['wall_time_s']:.1f}s", f"{m['steps']} steps"]
+        if m.get("stopped"):
+            parts.append(f"STOPPED: {m['stopped']}")
+        return "  ".join(p for p in parts if p)
+
+    def save(self, out_dir, plots: bool = True, resolution: int | None = None) -> dict[str, Path]:
+        """Write solution.vtu, metrics.json, history.json, model.pt and PNG plots into ``out_dir``."""
+        from . import plots as P
+
+        out = Path(out_dir)
+        paths = {"vtu": self.export(out / "solution.vtu", resolution)}
+        paths["metrics"] = write_json(out / "metrics.json", {**self.metrics, "options": asdict(self.options)})
+        paths["history"] = write_json(out / "history.json", self.history.as_dict())
+        with atomic_path(out / "model.pt") as tmp:
+            torch.save({"state_dict": self.model.state_dict(), "architecture": self.metrics["architecture"],
+                        "options": asdict(self.options)}, tmp)
+        paths["model"] = out / "model.pt"
+        if plots:
+            h = self.history
+            paths["history_png"] = P.plot_history(
+                {"step": h.step, "loss": h.loss, "error": h.error, "level_starts": h.level_starts},
+                out / "history.png")
+            paths.update(self._field_plots(out, P))
+        return paths
+
+    def _field_plots(self, out: Path, P) -> dict[str, Path]:
+        domain = self.problem.domain
+        if domain.dim == 1:
+            x = np.linspace(domain.bounds[0][0], domain.bounds[1][0], 400)
+            data = self.fields_on(x[:, None])
+            return {"profile_png": P.plot_profile_1d(x, _display(data, self.field_names), out / "solution.png")}
+        if domain.dim == 2:
+            points, _ = domain.mesh(80)
+            data = self.fields_on(points)
+            return {"fields_png": P.plot_fields_2d(points, None, _display(data, self.field_names),
+                                                   out / "solution.png", title=self.problem.name)}
+        if domain.dim == 3:
+            lo, hi = domain.bounds
+            g = np.linspace(0, 1, 80)
+            X, Y = np.meshgrid(lo[0] + g * (hi[0] - lo[0]), lo[1] + g * (hi[1] - lo[1]), indexing="ij")
+            pts3 = np.stack([X.ravel(), Y.ravel(), np.full(X.size, 0.5 * (lo[2] + hi[2]))], axis=1)
+            pts3 = pts3[domain.contains(pts3)]
+            data = self.fields_on(pts3)
+            return {"fields_png": P.plot_fields_2d(pts3[:, :2], None, _display(data, self.field_names),
+                                                   out / "solution.png",
+                                                   title=f"{self.problem.name}, slice z = {pts3[0, 2]:.3g}")}
+        return {}
+
+
+def _display(data: dict, field_names) -> dict:
+    """The panels worth plotting: each field, its exact solution and its error."""
+    keep = {}
+    for name in field_names:
+        for key in (name, f"{name}_exact", f"{name}_abs_error"):
+            if key in data:
+                keep[key] = data[key]
+    return keep
+
+
+def write_json(path, obj) -> Path:
+    """Write ``obj`` as indented JSON, atomically."""
+    path = Path(path)
+    text = json.dumps(obj, indent=2, default=_json_default, allow_nan=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text + "\n")
+    return path
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)

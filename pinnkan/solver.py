@@ -1,0 +1,226 @@
+"""``solve``: problem -> compiled loss -> sampler -> network -> trainer -> metrics.
+
+Everything that can be wrong with the input is checked before the first optimizer step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .compile import compile_problem, where
+from .derivatives import get_engine
+from .errors import OptionError, ProblemError
+from .metrics import evaluate
+from .networks import KAN, MLP
+from .problem import Problem
+from .result import Result
+from .sampling import CollocationSampler
+from .training import TrainConfig, Trainer
+
+MODELS = ("kan", "mlp")
+SAMPLERS = ("sobol", "halton", "uniform")
+
+
+@dataclass
+class SolveOptions:
+    """Every option of :func:`solve`, with the defaults filled in per model and dimension."""
+
+    model: str = "kan"
+    widths: list[int] | None = None
+    grid: int | None = None
+    degree: int = 3
+    levels: list[int] | None = None
+    warmup: int = 50
+    activation: str = "tanh"
+    adam_steps: int | None = None
+    adam_lr: float | None = None
+    lbfgs_steps: int | None = None
+    n_interior: int | None = None
+    n_boundary: int | None = None
+    sampler: str = "sobol"
+    resample_every: int = 0
+    weights: dict = field(default_factory=dict)
+    budget_seconds: float | None = None
+    device: str = "cpu"
+    dtype: str = "float64"
+    seed: int = 0
+    engine: str = "autograd"
+    progress: bool = False
+    log_every: int = 50
+    n_eval: int = 10000
+
+    def complete(self, dim: int, n_fields: int) -> "SolveOptions":
+        """Fill in model- and dimension-dependent defaults; validate the values."""
+        o = SolveOptions(**asdict(self))
+        if o.model not in MODELS:
+            raise OptionError(f"Unknown model {o.model!r}; choose one of {', '.join(MODELS)}.")
+        if o.sampler not in SAMPLERS:
+            raise OptionError(f"Unknown sampler {o.sampler!r}; choose one of {', '.join(SAMPLERS)}.")
+        if o.dtype not in ("float64", "float32"):
+            raise OptionError(f"Unknown dtype {o.dtype!r}; choose float64 (default) or float32.")
+        kan = o.model == "kan"
+        if o.widths is None:
+            hidden = ([10] if kan else [50, 50, 50]) if dim <= 2 else ([12] if kan else [64, 64, 64])
+            o.widths = [dim, *hidden, n_fields]
+        o.widths = [int(w) for w in o.widths]
+        if o.widths[0] != dim or o.widths[-1] != n_fields:
+            raise OptionError(
+                f"Network widths {o.widths} must start with the number of coordinates ({dim}) and end "
+                f"with the number of fields ({n_fields}); e.g. {[dim, 10, n_fields]}."
+            )
+        if any(w < 1 for w in o.widths) or len(o.widths) < 2:
+            raise OptionError(f"Network widths {o.widths} must be at least two positive integers.")
+        if o.levels is not None:
+            if not kan:
+                raise OptionError("Multilevel training (levels) applies to KANs only; drop --levels for the MLP.")
+            o.levels = [int(g) for g in o.levels]
+            if any(g < 1 for g in o.levels) or any(b <= a for a, b in zip(o.levels, o.levels[1:])):
+                raise OptionError(f"Levels {o.levels} must be positive and strictly increasing, e.g. 4,8,16.")
+            bad = [(a, b) for a, b in zip(o.levels, o.levels[1:]) if b % a]
+            if bad:
+                raise OptionError(
+                    f"Level grid {bad[0][1]} is not a refinement of grid {bad[0][0]}: each grid must be a "
+                    "multiple of the previous one (e.g. 4,8,16) so that the knots are nested."
+                )
+            if o.grid is not None and o.grid != o.levels[-1]:
+                raise OptionError(f"grid={o.grid} conflicts with levels {o.levels}; the last level is the grid.")
+            o.grid = o.levels[-1]
+        if o.grid is None:
+            o.grid = 10
+        if o.adam_steps is None:
+            o.adam_steps = 500 if kan else 2000
+        if o.adam_lr is None:
+            o.adam_lr = 1e-2 if kan else 1e-3
+        if o.lbfgs_steps is None:
+            o.lbfgs_steps = 2000
+        if o.n_interior is None:
+            o.n_interior = {1: 256, 2: 1024, 3: 4096}.get(dim, 4096)
+        if o.n_boundary is None:
+            o.n_boundary = {1: 2, 2: 256, 3: 1024}.get(dim, 1024)
+        for name in ("adam_steps", "lbfgs_steps", "resample_every"):
+            if getattr(o, name) < 0:
+                raise OptionError(f"Option {name} must be >= 0, got {getattr(o, name)}.")
+        for name in ("n_interior", "n_boundary", "grid", "log_every", "n_eval"):
+            if getattr(o, name) < 1:
+                raise OptionError(f"Option {name} must be >= 1, got {getattr(o, name)}.")
+        if not (o.adam_lr > 0 and np.isfinite(o.adam_lr)):
+            raise OptionError(f"Option adam_lr must be a positive finite number, got {o.adam_lr}.")
+        if o.budget_seconds is not None and not o.budget_seconds > 0:
+            raise OptionError(f"Option budget_seconds must be positive, got {o.budget_seconds}.")
+        if not 1 <= o.degree <= 7:
+            raise OptionError(f"Spline degree must be between 1 and 7, got {o.degree}.")
+        return o
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (cuda when available, else cpu)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise OptionError(f"Unknown device {name!r}; use cpu, cuda, cuda:N or auto.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise OptionError(
+            f"Device {name!r} was asked for but torch finds no CUDA GPU here; use --device cpu "
+            "(or auto), or install a CUDA build of torch on a machine with a GPU."
+        )
+    if device.type not in ("cpu", "cuda"):
+        raise OptionError(f"Unsupported device {name!r}; use cpu, cuda or auto.")
+    return device
+
+
+def build_model(o: SolveOptions, bounds, dtype, device):
+    """The network described by options ``o``, inputs normalised from the domain box ``bounds``."""
+    if o.model == "kan":
+        net = KAN(o.widths, grid=o.grid if not o.levels else o.levels[0], degree=o.degree, bounds=bounds, dtype=dtype)
+    else:
+        net = MLP(o.widths, activation=o.activation, bounds=bounds, dtype=dtype)
+    return net.to(device)
+
+
+def split(total: int, parts: int) -> list[int]:
+    """Split ``total`` steps into ``parts`` near-equal shares (earlier shares get the remainder)."""
+    q, r = divmod(total, parts)
+    return [q + (i < r) for i in range(parts)]
+
+
+def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
+    """Single level: Adam then L-BFGS. Multilevel (``o.levels``): Adam then L-BFGS on each grid
+    in turn, the steps split evenly over the levels, an exact refinement between levels, and an
+    Adam learning-rate ramp after each refinement. With a time budget each level gets an equal
+    share of it."""
+    levels = o.levels or [o.grid]
+    n = len(levels)
+    adam, lbfgs = split(o.adam_steps, n), split(o.lbfgs_steps, n)
+    budget = o.budget_seconds
+    for i, g in enumerate(levels):
+        if i > 0:
+            trainer.refine(g)
+        if budget is not None:
+            trainer.config.budget_seconds = budget * (i + 1) / n
+        trainer.adam(adam[i], o.adam_lr, warmup=o.warmup if i > 0 else 0)
+        trainer.lbfgs(lbfgs[i])
+    trainer.config.budget_seconds = budget
+
+
+def solve(problem: Problem, model: str = "kan", **options) -> Result:
+    """Train a physics-informed network on ``problem`` and return a :class:`Result`.
+
+    ``options`` are the fields of :class:`SolveOptions` (``widths``, ``grid``, ``adam_steps``,
+    ``lbfgs_steps``, ``n_interior``, ``seed``, ``device``, ``budget_seconds``, ...).
+    """
+    if not isinstance(problem, Problem):
+        raise ProblemError(f"solve() needs a pinnkan Problem, got {type(problem).__name__}.")
+    unknown = set(options) - set(SolveOptions.__dataclass_fields__)
+    if unknown:
+        raise OptionError(f"Unknown option(s) {', '.join(sorted(unknown))} for solve().")
+    o = SolveOptions(model=model, **options).complete(problem.domain.dim, len(problem.fields))
+    device = resolve_device(o.device)
+    dtype = torch.float64 if o.dtype == "float64" else torch.float32
+    engine = get_engine(o.engine)
+
+    compiled = compile_problem(problem)
+    labels = {t.label for t in compiled.terms}
+    bad = set(o.weights) - labels
+    if bad:
+        raise OptionError(
+            f"Loss weights name {', '.join(sorted(bad))}, which are not terms of {where(problem)}; "
+            f"its terms are {', '.join(sorted(labels))}."
+        )
+
+    torch.manual_seed(o.seed)
+    sampler = CollocationSampler(problem.domain, method=o.sampler, seed=o.seed)
+    net = build_model(o, problem.domain.bounds, dtype, device)
+    validation = torch.as_tensor(problem.domain.evaluation_points(2000), dtype=dtype, device=device)
+    config = TrainConfig(
+        adam_steps=o.adam_steps, adam_lr=o.adam_lr, lbfgs_steps=o.lbfgs_steps,
+        n_interior=o.n_interior, n_boundary=o.n_boundary, sampler=o.sampler,
+        resample_every=o.resample_every, log_every=o.log_every, budget_seconds=o.budget_seconds,
+        progress=o.progress, weights=dict(o.weights),
+    )
+    trainer = Trainer(compiled, net, engine, sampler, config, validation)  # samples and checks data
+    t0 = time.perf_counter()
+    run_schedule(trainer, o)
+    wall = time.perf_counter() - t0
+
+    eval_points = torch.as_tensor(problem.domain.evaluation_points(o.n_eval), dtype=dtype, device=device)
+    metrics = evaluate(compiled, trainer.model, engine, eval_points)
+    metrics.update({
+        "problem": problem.name,
+        "model": o.model,
+        "architecture": trainer.model.describe(),
+        "n_params": int(trainer.model.n_params),
+        "wall_time_s": wall,
+        "steps": trainer.step,
+        "final_loss": trainer.history.loss[-1] if trainer.history.loss else None,
+        "seed": o.seed,
+        "device": str(device),
+        "dtype": o.dtype,
+        "stopped": trainer.history.stopped,
+    })
+    return Result(problem, compiled, trainer.model, engine, trainer.history, metrics, o)

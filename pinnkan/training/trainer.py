@@ -1,0 +1,254 @@
+"""Optimisation loop: Adam then L-BFGS on the physics-informed loss, with a history and guards.
+
+The :class:`Trainer` owns one model and its collocation points and runs *phases*
+(``adam(steps, lr)``, ``lbfgs(steps)``); a multilevel schedule is a sequence of phases with a
+model refinement in between. Guards:
+
+- a non-finite loss or parameter stops training, restores the last parameters whose loss was
+  finite, and records the reason in ``history.stopped``;
+- a wall-clock budget (``budget_seconds``) ends any phase once spent.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .loss import TermPoints, sample_points, total_loss
+
+
+@dataclass
+class History:
+    """What happened during training, one entry per logged step."""
+
+    step: list[int] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    terms: dict[str, list[float]] = field(default_factory=dict)
+    error: dict[str, list[float]] = field(default_factory=dict)
+    phase: list[str] = field(default_factory=list)
+    level: list[int] = field(default_factory=list)
+    level_starts: list[int] = field(default_factory=list)
+    stopped: str | None = None
+
+    def as_dict(self) -> dict:
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class TrainConfig:
+    """Training options (see docs/cli.md for their command-line names)."""
+
+    adam_steps: int = 1000
+    adam_lr: float = 1e-2
+    lbfgs_steps: int = 1000
+    lbfgs_history: int = 50
+    n_interior: int = 1024
+    n_boundary: int = 256
+    sampler: str = "sobol"
+    resample_every: int = 0
+    log_every: int = 50
+    budget_seconds: float | None = None
+    n_validation: int = 2000
+    progress: bool = False
+    weights: dict = field(default_factory=dict)
+
+
+class Trainer:
+    """Train ``model`` on ``compiled`` with the derivative ``engine``.
+
+    sampler: a :class:`~pinnkan.sampling.CollocationSampler`; validation: points (M, d) tensor
+    for the error history (used when the problem has an exact solution).
+    """
+
+    def __init__(self, compiled, model, engine, sampler, config: TrainConfig, validation=None):
+        self.compiled, self.model, self.engine = compiled, model, engine
+        self.sampler, self.config = sampler, config
+        p = next(model.parameters())
+        self.dtype, self.device = p.dtype, p.device
+        self.data: list[TermPoints] = self._sample()
+        self.history = History()
+        self.step = 0
+        self.level = 0
+        self.start = time.perf_counter()
+        self.elapsed_before = 0.0
+        self.validation = validation
+        self.exact = compiled.exact_values(validation) if validation is not None else None
+        self._good_state = copy.deepcopy(model.state_dict())
+        self._bar = None
+
+    # ------------------------------------------------------------------ helpers
+    def _sample(self) -> list[TermPoints]:
+        c = self.config
+        return sample_points(self.compiled, self.sampler, c.n_interior, c.n_boundary, self.dtype, self.device)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def out_of_budget(self) -> bool:
+        b = self.config.budget_seconds
+        return b is not None and self.elapsed() >= b
+
+    def loss(self):
+        return total_loss(self.compiled, self.model, self.engine, self.data, self.config.weights)
+
+    def errors(self) -> dict[str, float]:
+        """Relative L2 error per field on the validation points (fields with an exact solution)."""
+        if self.exact is None:
+            return {}
+        with torch.no_grad():
+            pred = self.model(self.validation)
+        out = {}
+        for f in self.compiled.exact:
+            e = self.exact[:, f]
+            out[self.compiled.field_names[f]] = float(torch.linalg.norm(pred[:, f] - e) / torch.linalg.norm(e).clamp_min(1e-300))
+        return out
+
+    def _finite(self, loss_value: float) -> bool:
+        if not math.isfinite(loss_value):
+            return False
+        return all(torch.isfinite(p).all() for p in self.model.parameters())
+
+    def _stop(self, reason: str) -> None:
+        self.model.load_state_dict(self._good_state)
+        self.history.stopped = reason
+
+    def _log(self, phase: str, loss_value: float, parts: dict) -> None:
+        h = self.history
+        h.step.append(self.step)
+        h.time.append(self.elapsed())
+        h.loss.append(loss_value)
+        h.phase.append(phase)
+        h.level.append(self.level)
+        for k, v in parts.items():
+            h.terms.setdefault(k, []).append(float(v.detach()) if torch.is_tensor(v) else float(v))
+        errs = self.errors()
+        for k, v in errs.items():
+            h.error.setdefault(k, []).append(v)
+        if self._bar is not None:
+            post = {"loss": f"{loss_value:.2e}"}
+            post.update({f"err_{k}": f"{v:.1e}" for k, v in errs.items()})
+            self._bar.set_postfix(post, refresh=False)
+
+    def _progress(self, total: int, desc: str):
+        if not self.config.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+    def refine(self, new_grid: int) -> None:
+        """Start the next level: replace the KAN by its exact refinement on ``new_grid``.
+
+        The refined model computes the same function (knot insertion), so the loss is unchanged
+        at the level change; optimizer state is not carried over (each phase builds its own).
+        """
+        self.model = self.model.refine(new_grid)
+        self._good_state = copy.deepcopy(self.model.state_dict())
+        self.level += 1
+        self.history.level_starts.append(self.step)
+
+    @property
+    def stopped(self) -> bool:
+        return self.history.stopped is not None
+
+    # ------------------------------------------------------------------ phases
+    def adam(self, steps: int, lr: float, warmup: int = 0) -> None:
+        """``steps`` Adam steps at learning rate ``lr`` (linear ramp over ``warmup`` steps)."""
+        if steps <= 0 or self.stopped or self.out_of_budget():
+            return
+        opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+        c = self.config
+        self._bar = self._progress(steps, f"adam L{self.level}")
+        try:
+            for i in range(steps):
+                if warmup:
+                    for g in opt.param_groups:
+                        g["lr"] = lr * min(1.0, (i + 1) / warmup)
+                if c.resample_every and i and i % c.resample_every == 0:
+                    self.data = self._sample()
+                opt.zero_grad(set_to_none=True)
+                loss, parts = self.loss()
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    self._stop(f"non-finite loss ({value}) at step {self.step} (adam); kept the last finite model")
+                    return
+                self._good_state = copy.deepcopy(self.model.state_dict())
+                if i % c.log_every == 0:
+                    self._log("adam", value, parts)
+                loss.backward()
+                opt.step()
+                self.step += 1
+                if self._bar is not None:
+                    self._bar.update(1)
+                if self.out_of_budget():
+                    break
+            self._log_current("adam")
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = None
+
+    def lbfgs(self, steps: int) -> None:
+        """``steps`` L-BFGS iterations (strong Wolfe line search) on fixed collocation points.
+
+        Iterations run in chunks of ``log_every`` inside one ``optimizer.step`` call, so no
+        function evaluation is repeated between iterations; the budget, the log and the
+        non-finite guard act between chunks.
+        """
+        if steps <= 0 or self.stopped or self.out_of_budget():
+            return
+        c = self.config
+        chunk = max(1, min(c.log_every, steps))
+        opt = torch.optim.LBFGS(
+            self.model.parameters(), lr=1.0, max_iter=chunk, max_eval=int(chunk * 1.5) + 5,
+            history_size=c.lbfgs_history, line_search_fn="strong_wolfe",
+            tolerance_grad=1e-14, tolerance_change=1e-16,
+        )
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            loss, _ = self.loss()
+            loss.backward()
+            return loss
+
+        self._bar = self._progress(steps, f"lbfgs L{self.level}")
+        done = 0
+        try:
+            while done < steps and not self.out_of_budget():
+                for g in opt.param_groups:
+                    g["max_iter"] = min(chunk, steps - done)
+                before = opt.state[opt._params[0]].get("n_iter", 0)
+                self._good_state = copy.deepcopy(self.model.state_dict())
+                opt.step(closure)
+                taken = opt.state[opt._params[0]].get("n_iter", 0) - before
+                loss, parts = self.loss()
+                value = float(loss.detach())
+                if not self._finite(value):
+                    self._stop(f"non-finite loss ({value}) at step {self.step} (lbfgs); kept the last finite model")
+                    return
+                self.step += taken
+                done += taken
+                if self._bar is not None:
+                    self._bar.update(taken)
+                self._log("lbfgs", value, parts)
+                if taken == 0:
+                    break  # converged to the tolerances: no further progress possible
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = None
+
+    def _log_current(self, phase: str) -> None:
+        if self.history.step and self.history.step[-1] == self.step:
+            return
+        loss, parts = self.loss()
+        value = float(loss.detach())
+        if self._finite(value):
+            self._log(phase, value, parts)
+        else:
+            self._stop(f"non-finite loss ({value}) at step {self.step} ({phase}); kept the last finite model")
