@@ -37,20 +37,25 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=_ints, metavar="W[,W...]", help="hidden layer widths, e.g. 10 or 50,50,50")
     p.add_argument("--grid", type=int, metavar="G", help="KAN spline intervals per edge (default 10)")
     p.add_argument("--degree", type=int, default=3, metavar="K", help="KAN spline degree (default 3)")
+    p.add_argument("--basis", default="bspline", choices=["bspline", "relu"],
+                   help="KAN spline basis trained: bspline (default, preconditioned) or relu (power-ReLU)")
+    p.add_argument("--engine", default="jet", choices=["jet", "autograd"],
+                   help="input-derivative engine: jet (forward mode, default) or autograd (reference)")
     p.add_argument("--activation", default="tanh", help="MLP activation: tanh, sin, silu, gelu (default tanh)")
     p.add_argument("--steps", type=_ints, metavar="ADAM[,LBFGS]", help="optimizer steps: Adam, then L-BFGS")
     p.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
     p.add_argument("--points", type=int, metavar="N", help="interior collocation points")
     p.add_argument("--boundary-points", type=int, metavar="N", help="collocation points per boundary condition")
     p.add_argument("--sampler", default="sobol", choices=["sobol", "halton", "uniform"], help="point sampler")
-    p.add_argument("--resample-every", type=int, default=0, metavar="N", help="new interior points every N Adam steps")
+    p.add_argument("--resample-every", type=int, default=0, metavar="N", help="draw new collocation points (interior and boundary) every N Adam steps")
     p.add_argument("--weight", type=_weight, action="append", default=[], metavar="TERM=W",
                    help="loss weight of a term, e.g. 'equation 1=1' or 'Dirichlet 1=10' (repeatable)")
     p.add_argument("--budget-seconds", type=float, metavar="T", help="wall-clock budget per model")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", metavar="DIR", help="output folder (default runs/<problem>-<command>)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default runs/<problem>-<model> for solve, "
+                   "runs/<problem>-compare for compare)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -72,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
 
 def _options(args) -> dict:
     o = {"degree": args.degree, "activation": args.activation, "sampler": args.sampler,
+         "spline_basis": args.basis, "engine": args.engine,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
     if args.grid is not None:
@@ -153,7 +159,10 @@ def run_compare(args) -> int:
     paths = write_report(report, out)
     print(markdown(report))
     print(f"outputs: {', '.join(str(p) for p in paths.values())}")
-    return 0
+    stopped = [r for r in report["runs"] if r["stopped"]]
+    for r in stopped:
+        print(f"pinnkan: {r['model']} (seed {r['seed']}) stopped early: {r['stopped']}", file=sys.stderr)
+    return 3 if stopped else 0
 
 
 def main(argv=None) -> int:

@@ -143,6 +143,7 @@ def write_report(report: dict, out_dir) -> dict[str, Path]:
     from .plots import plot_error_vs_time
 
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     md = out / "compare.md"
     with atomic_path(md) as tmp:
         tmp.write_text(markdown(report))

@@ -74,11 +74,56 @@ def _is_last(key: Key, keys: set[Key]) -> bool:
     return order(key) >= max(order(k) for k in keys)
 
 
-ENGINES = {"autograd": AutogradEngine}
+class JetEngine:
+    """Forward-mode jets (:mod:`pinnkan.jets`): value, gradient and the needed second
+    derivatives are propagated through the layers in closed form, in one forward pass.
+
+    Handles KANs and MLPs with tanh/sin/silu activations and derivatives up to order 2; any
+    other request is passed to the :class:`AutogradEngine`, which serves as its reference.
+    With ``create_graph=False`` (evaluation) no autograd graph is built at all.
+    """
+
+    name = "jet"
+
+    def __init__(self):
+        self.fallback = AutogradEngine()
+
+    def __call__(self, model: Callable, x: torch.Tensor, keys: Iterable[Key], create_graph: bool = True):
+        from .jets import jet_forward, supports
+
+        keys = set(keys)
+        if not supports(model) or any(order(k) > 2 for k in keys):
+            return self.fallback(model, x, keys, create_graph=create_graph)
+        d = x.shape[1]
+        pairs = sorted({_pair(alpha) for _, alpha in keys if sum(alpha) == 2})
+        with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
+            J = jet_forward(model, x, pairs)
+        slot = {p: 1 + d + i for i, p in enumerate(pairs)}
+        out = {}
+        for key in keys:
+            f, alpha = key
+            m = sum(alpha)
+            if m == 0:
+                out[key] = J[:, 0, f]
+            elif m == 1:
+                out[key] = J[:, 1 + alpha.index(1), f]
+            else:
+                out[key] = J[:, slot[_pair(alpha)], f]
+        return out
 
 
-def get_engine(name: str = "autograd"):
-    """Return a derivative engine by name (``"autograd"``)."""
+def _pair(alpha: tuple[int, ...]) -> tuple[int, int]:
+    """The (a, b), a <= b, of a second-order multi-index."""
+    idx = [i for i, a in enumerate(alpha) for _ in range(a)]
+    return idx[0], idx[1]
+
+
+ENGINES = {"autograd": AutogradEngine, "jet": JetEngine}
+
+
+def get_engine(name: str = "jet"):
+    """Return a derivative engine by name: ``"jet"`` (default; forward-mode, falls back to
+    autograd where it does not apply) or ``"autograd"`` (nested reverse mode, the reference)."""
     from .errors import OptionError
 
     if name not in ENGINES:

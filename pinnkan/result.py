@@ -76,6 +76,7 @@ class Result:
         """Write the solution on a mesh of the domain to ``path`` (.vtu) for ParaView."""
         domain = self.problem.domain
         points, cells = domain.mesh(resolution or DEFAULT_RESOLUTION.get(domain.dim, 32))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         return write_vtu(path, points, cells, self.fields_on(points))
 
     def summary(self) -> str:
@@ -93,6 +94,7 @@ class Result:
         from . import plots as P
 
         out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
         paths = {"vtu": self.export(out / "solution.vtu", resolution)}
         paths["metrics"] = write_json(out / "metrics.json", {**self.metrics, "options": asdict(self.options)})
         paths["history"] = write_json(out / "history.json", self.history.as_dict())

@@ -35,6 +35,7 @@ class SolveOptions:
     degree: int = 3
     levels: list[int] | None = None
     warmup: int = 50
+    spline_basis: str = "bspline"
     activation: str = "tanh"
     adam_steps: int | None = None
     adam_lr: float | None = None
@@ -48,7 +49,7 @@ class SolveOptions:
     device: str = "cpu"
     dtype: str = "float64"
     seed: int = 0
-    engine: str = "autograd"
+    engine: str = "jet"
     progress: bool = False
     log_every: int = 50
     n_eval: int = 10000
@@ -137,7 +138,8 @@ def resolve_device(name: str) -> torch.device:
 def build_model(o: SolveOptions, bounds, dtype, device):
     """The network described by options ``o``, inputs normalised from the domain box ``bounds``."""
     if o.model == "kan":
-        net = KAN(o.widths, grid=o.grid if not o.levels else o.levels[0], degree=o.degree, bounds=bounds, dtype=dtype)
+        net = KAN(o.widths, grid=o.grid if not o.levels else o.levels[0], degree=o.degree, bounds=bounds,
+                  dtype=dtype, spline_basis=o.spline_basis)
     else:
         net = MLP(o.widths, activation=o.activation, bounds=bounds, dtype=dtype)
     return net.to(device)
@@ -166,6 +168,19 @@ def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
         trainer.adam(adam[i], o.adam_lr, warmup=o.warmup if i > 0 else 0)
         trainer.lbfgs(lbfgs[i])
     trainer.config.budget_seconds = budget
+
+
+def level_summary(history, grids: list[int]) -> list[dict]:
+    """Per level: its grid, the last logged step, loss and validation errors of that level."""
+    out = []
+    for i, g in enumerate(grids):
+        idx = [j for j, lv in enumerate(history.level) if lv == i]
+        if not idx:
+            break
+        j = idx[-1]
+        out.append({"grid": g, "step": history.step[j], "time_s": history.time[j], "loss": history.loss[j],
+                    "rel_l2": {k: v[j] for k, v in history.error.items()}})
+    return out
 
 
 def solve(problem: Problem, model: str = "kan", **options) -> Result:
@@ -223,4 +238,6 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         "dtype": o.dtype,
         "stopped": trainer.history.stopped,
     })
+    if o.levels:
+        metrics["levels"] = level_summary(trainer.history, o.levels)
     return Result(problem, compiled, trainer.model, engine, trainer.history, metrics, o)

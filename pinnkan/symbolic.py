@@ -77,7 +77,7 @@ def compile_relation(rel, names: set[str], tol: float, what: str) -> TensorFn:
     ``a - b >= -tol``, ``a > b`` is ``a - b > tol`` (and likewise ``<=``, ``<``).
     """
     rel = sp.sympify(rel)
-    if not isinstance(rel, (sp.logic.boolalg.Boolean, sp.Rel)):
+    if isinstance(rel, sp.Symbol) or not isinstance(rel, (sp.logic.boolalg.Boolean, sp.Rel)):
         raise ProblemError(
             f"The {what} is {rel!r}, which is not a relation or boolean of the coordinates; "
             "write e.g. on=sp.Eq(x, -1) or on=(y > 0)."
@@ -112,6 +112,8 @@ def _compile(expr, what: str, tol: float):
             raise ProblemError(f"The {what} contains the non-finite constant {expr}; fix the expression.")
         value = float(expr)
         return lambda env: value
+    if isinstance(expr, sp.Piecewise):
+        return _piecewise(expr, what, tol)
     args = [_compile(a, what, tol) for a in expr.args]
     if isinstance(expr, sp.Add):
         def add(env):
@@ -157,20 +159,6 @@ def _compile(expr, what: str, tol: float):
         a = args[0]
         half = float(expr.args[1]) if len(expr.args) > 1 else 0.5
         return lambda env: torch.heaviside(_tensorize(a(env), env), torch.tensor(half, dtype=_reference(env).dtype, device=_reference(env).device))
-    if func is sp.Piecewise:
-        pieces = [(_compile(e, what, tol), _compile(c, what, tol)) for e, c in expr.args]
-
-        def piecewise(env):
-            out = None
-            for value, cond in reversed(pieces):
-                v = _tensorize(value(env), env)
-                if out is None:
-                    out = v
-                else:
-                    c = cond(env)
-                    out = torch.where(_tensorize_bool(c, env), v, out)
-            return out
-        return piecewise
     if isinstance(expr, sp.Rel):
         a, b = args
         ops = {
@@ -196,9 +184,27 @@ def _compile(expr, what: str, tol: float):
         return lambda env: torch.logical_not(_tensorize_bool(args[0](env), env))
     raise ProblemError(
         f"The {what} uses {func.__name__}, which pinnkan cannot evaluate on tensors. Supported: "
-        "+, -, *, /, powers, sqrt, exp, log, trigonometric and hyperbolic functions and their "
-        "inverses, Abs, sign, erf, Min, Max, Heaviside, Piecewise; rewrite the expression with these."
+        "+, -, *, /, powers, sqrt, exp, log, trigonometric (also sec, csc, cot, atan2) and "
+        "hyperbolic functions and their inverses, Abs, sign, erf, floor, ceiling, Min, Max, "
+        "Heaviside, Piecewise; rewrite the expression with these."
     )
+
+
+def _piecewise(expr, what: str, tol: float):
+    """Piecewise((e1, c1), (e2, c2), ...): the first piece whose condition holds, by torch.where."""
+    pieces = [(_compile(e, what, tol), _compile(c, what, tol)) for e, c in expr.args]
+
+    def piecewise(env):
+        out = None
+        for value, cond in reversed(pieces):
+            v = _tensorize(value(env), env)
+            if out is None:
+                out = v  # the last piece applies where no condition holds (usually True)
+            else:
+                out = torch.where(_tensorize_bool(cond(env), env), v, out)
+        return out
+
+    return piecewise
 
 
 def _tensorize(value, env: Env) -> torch.Tensor:

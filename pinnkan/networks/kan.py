@@ -16,11 +16,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from pinnkan.bspline import extended_uniform_knots, uniform_basis, uniform_refinement_matrix
+from pinnkan.equivalence import (bspline_from_relu_weights, bspline_to_relu_matrix,
+                                 relu_power_basis, relu_weights_from_bspline)
 from pinnkan.errors import OptionError
 from pinnkan.networks.mlp import BoxNormalization, check_widths
 
 BASES = (None, "silu")
 INITS = ("linear", "random")
+SPLINE_BASES = ("bspline", "relu")
 
 
 def greville_abscissae(lo, hi, grid, degree, dtype=torch.float64):
@@ -38,10 +41,14 @@ class KANLayer(nn.Module):
     init "linear": edge (j, i) starts as a x + noise, coef = a xi + eps (xi the Greville
     abscissae), a ~ N(0, 1/in), eps ~ N(0, (0.01/sqrt(in))^2); "random": coef ~ N(0, 1/(in (k+1))).
     base "silu": w_base ~ N(0, 1/in).
+    spline_basis "relu": the same spline space in the power-ReLU basis psi_j = ReLU(x - t_j)^k,
+    j = 0..G+k-1 (a multichannel ReLU^k MLP layer with biases fixed at the knots); ``coef`` then
+    holds the ReLU weights w = A^T c (see :mod:`pinnkan.equivalence`). Same function class,
+    other coordinates: gradient descent is not preconditioned by the local B-spline basis.
     """
 
     def __init__(self, in_features, out_features, grid, degree=3, lo=-1.0, hi=1.0, base=None,
-                 init="linear", dtype=torch.float64):
+                 init="linear", dtype=torch.float64, spline_basis="bspline"):
         super().__init__()
         if int(grid) < 1 or int(degree) < 1:
             raise OptionError(f"A KAN needs grid >= 1 and degree >= 1, got grid {grid}, "
@@ -52,6 +59,9 @@ class KANLayer(nn.Module):
             raise OptionError(f"Unknown KAN initialisation {init!r}: use 'linear' or 'random'.")
         if not hi > lo:
             raise OptionError(f"KAN grid range needs lo < hi, got [{lo}, {hi}].")
+        if spline_basis not in SPLINE_BASES:
+            raise OptionError(f"Unknown spline basis {spline_basis!r}: use 'bspline' or 'relu'.")
+        self.spline_basis = "bspline"
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.grid, self.degree, self.lo, self.hi = int(grid), int(degree), float(lo), float(hi)
         self.base = base
@@ -67,10 +77,42 @@ class KANLayer(nn.Module):
         if base == "silu":
             w = torch.randn(self.out_features, fan_in, dtype=dtype) / fan_in ** 0.5
             self.w_base = nn.Parameter(w)
+        if spline_basis == "relu":
+            self.convert_basis_("relu")
+
+    def knots(self) -> torch.Tensor:
+        """Extended uniform knots t_0..t_{G+2k}, shape (G+2k+1,), on the coefficients' device."""
+        t = extended_uniform_knots(self.lo, self.hi, self.grid, self.degree, self.coef.dtype)
+        return t.to(self.coef.device)
+
+    def change_of_basis(self) -> torch.Tensor:
+        """A (G+k, G+k) with B_i = sum_j A[i, j] psi_j on [lo, hi]."""
+        return bspline_to_relu_matrix(self.knots(), self.degree)
 
     def basis(self, x, derivative=0):
-        """d^derivative/dx^derivative B_m(x_i): (..., in) -> (..., in, G+k)."""
+        """d^derivative/dx^derivative of the basis functions of the layer's spline basis
+        (B_m or psi_m) at x_i: (..., in) -> (..., in, G+k)."""
+        if self.spline_basis == "relu":
+            return relu_power_basis(x, self.knots(), self.degree, derivative)
         return uniform_basis(x, self.lo, self.hi, self.grid, self.degree, derivative)
+
+    def bspline_coef(self) -> torch.Tensor:
+        """The B-spline coefficients c (out, in, G+k) of the layer's edge functions."""
+        if self.spline_basis == "relu":
+            return bspline_from_relu_weights(self.coef, self.change_of_basis())
+        return self.coef
+
+    def convert_basis_(self, spline_basis: str) -> "KANLayer":
+        """In place: express the same edge functions in ``spline_basis`` ("bspline" or "relu")."""
+        if spline_basis not in SPLINE_BASES:
+            raise OptionError(f"Unknown spline basis {spline_basis!r}: use 'bspline' or 'relu'.")
+        if spline_basis != self.spline_basis:
+            with torch.no_grad():
+                c = self.bspline_coef().detach()
+                new = relu_weights_from_bspline(c, self.change_of_basis()) if spline_basis == "relu" else c
+            self.coef = nn.Parameter(new.clone(), requires_grad=self.coef.requires_grad)
+            self.spline_basis = spline_basis
+        return self
 
     def forward(self, x):
         y = self.basis(x).flatten(-2) @ self.coef.flatten(1).T
@@ -86,15 +128,18 @@ class KANLayer(nn.Module):
         R = R.to(self.coef.device)
         new = copy.deepcopy(self)
         new.grid = int(new_grid)
+        new.spline_basis = "bspline"
         with torch.no_grad():
-            new.coef = nn.Parameter(self.coef.detach() @ R.T,
+            new.coef = nn.Parameter(self.bspline_coef().detach() @ R.T,
                                     requires_grad=self.coef.requires_grad)
+        new.convert_basis_(self.spline_basis)
         new.zero_grad(set_to_none=True)
         return new
 
     def extra_repr(self):
         return (f"in={self.in_features}, out={self.out_features}, grid={self.grid}, "
-                f"degree={self.degree}, range=[{self.lo}, {self.hi}], base={self.base}")
+                f"degree={self.degree}, range=[{self.lo}, {self.hi}], base={self.base}, "
+                f"spline_basis={self.spline_basis}")
 
 
 class KAN(nn.Module):
@@ -104,14 +149,28 @@ class KAN(nn.Module):
     """
 
     def __init__(self, widths, grid=10, degree=3, bounds=None, base=None, init="linear",
-                 dtype=torch.float64):
+                 dtype=torch.float64, spline_basis="bspline"):
         super().__init__()
         self.widths = check_widths(widths)
         self.grid, self.degree, self.base = int(grid), int(degree), base
         self.normalize = BoxNormalization(bounds, self.widths[0], dtype)
         self.layers = nn.ModuleList(
-            KANLayer(a, b, grid, degree, -1.0, 1.0, base=base, init=init, dtype=dtype)
+            KANLayer(a, b, grid, degree, -1.0, 1.0, base=base, init=init, dtype=dtype,
+                     spline_basis=spline_basis)
             for a, b in zip(self.widths[:-1], self.widths[1:]))
+
+    @property
+    def spline_basis(self) -> str:
+        return self.layers[0].spline_basis
+
+    def to_basis(self, spline_basis: str) -> "KAN":
+        """Deep copy computing the same function with edge functions in ``spline_basis``:
+        "relu" gives the equivalent multichannel ReLU^k MLP (weights w = A^T c), "bspline"
+        converts back (c = A^-T w). Equal on the grid range, i.e. for inputs in ``bounds``."""
+        new = copy.deepcopy(self)
+        for layer in new.layers:
+            layer.convert_basis_(spline_basis)
+        return new
 
     def forward(self, x):
         x = self.normalize(x)
@@ -135,4 +194,6 @@ class KAN(nn.Module):
 
     def describe(self):
         extra = f", base {self.base}" if self.base else ""
+        if self.spline_basis == "relu":
+            extra += ", ReLU basis"
         return f"KAN {self.widths}, grid {self.grid}, degree {self.degree}{extra}"

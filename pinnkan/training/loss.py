@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..compile import CompiledProblem, Term, check_boundary_data
+from ..compile import CompiledProblem, Term, check_boundary_data, where
+from ..errors import ProblemError
 from ..sampling import CollocationSampler
 
 
@@ -44,7 +45,10 @@ def sample_points(
         if term.kind == "interior":
             out.append(TermPoints(term, interior))
         else:
-            pts, normals = sampler.boundary(n_boundary, select=term.select, label=term.label)
+            try:
+                pts, normals = sampler.boundary(n_boundary, select=term.select, label=term.label)
+            except ProblemError as exc:
+                raise ProblemError(f"In {where(compiled.problem)}: {exc}") from None
             check_boundary_data(compiled, term, pts)
             out.append(TermPoints(term, as_t(pts), as_t(normals)))
     return out

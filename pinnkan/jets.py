@@ -1,0 +1,126 @@
+"""Forward-mode second-order jets through KANs and MLPs.
+
+A jet of a layer's activations z (N points, n channels) with respect to the d input
+coordinates X is stacked in one tensor J of shape (N, S, n), S = 1 + d + P:
+
+    J[:, 0]       = z                      value
+    J[:, 1 + a]   = dz/dX_a                a = 0..d-1
+    J[:, 1 + d + p] = d2z/dX_a dX_b        for the P requested pairs p = (a, b), a <= b
+
+Propagation rules (closed form, no nested autograd):
+
+- affine z' = z W^T + b:        every slot is multiplied by W^T; b is added to the value only.
+- elementwise z' = f(z):        g' = f'(z) g_a,   h'_ab = f''(z) g_a g_b + f'(z) h_ab.
+- KAN layer z'_j = sum_i phi_ji(z_i), phi_ji = sum_m c_jim B_m: the same rule per edge with
+  phi' and phi'' from the closed-form B-spline derivatives, contracted with the coefficients
+  in one matmul: [B_m(z_i), B'_m(z_i) g_ia, B''_m(z_i) g_ia g_ib + B'_m(z_i) h_iab] @ C.
+
+The parameters enter only through ordinary tensor operations, so one reverse pass gives the
+gradient of a loss built from any slot.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .networks.kan import KAN, KANLayer
+from .networks.mlp import MLP, BoxNormalization
+
+Pair = tuple[int, int]
+
+
+def _tanh(v):
+    t = torch.tanh(v)
+    d1 = 1 - t * t
+    return t, d1, -2 * t * d1
+
+
+def _sin(v):
+    s = torch.sin(v)
+    return s, torch.cos(v), -s
+
+
+def _silu(v):
+    s = torch.sigmoid(v)
+    return v * s, s * (1 + v * (1 - s)), s * (1 - s) * (2 + v * (1 - 2 * s))
+
+
+ACTIVATION_JETS = {"tanh": _tanh, "sin": _sin, "silu": _silu}
+
+
+def supports(model) -> bool:
+    """True when :func:`jet_forward` can propagate jets through ``model``."""
+    if isinstance(model, KAN):
+        return True
+    return isinstance(model, MLP) and model.activation in ACTIVATION_JETS
+
+
+def seed_jet(x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
+    """Jet of the inputs themselves: value x, gradient e_a, zero second derivatives. (N, S, d)."""
+    n, d = x.shape
+    eye = torch.eye(d, dtype=x.dtype, device=x.device).expand(n, d, d)
+    zeros = x.new_zeros(n, len(pairs), d)
+    return torch.cat([x[:, None, :], eye, zeros], dim=1)
+
+
+def normalize(J: torch.Tensor, norm: BoxNormalization) -> torch.Tensor:
+    if not norm.active:
+        return J
+    J = J * norm.scale
+    return torch.cat([J[:, :1] + norm.shift, J[:, 1:]], dim=1)
+
+
+def affine(J: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """z' = z W^T + b on every slot (b on the value only). weight: (out, in)."""
+    out = J @ weight.T
+    if bias is None:
+        return out
+    return torch.cat([out[:, :1] + bias, out[:, 1:]], dim=1)
+
+
+def elementwise(J: torch.Tensor, f, d: int, pairs: list[Pair]) -> torch.Tensor:
+    """z' = f(z) channel by channel; f(v) returns (f, f', f'')."""
+    v, g, h = J[:, 0], J[:, 1:1 + d], J[:, 1 + d:]
+    f0, f1, f2 = f(v)
+    parts = [f0[:, None], f1[:, None] * g]
+    if pairs:
+        a = [p[0] for p in pairs]
+        b = [p[1] for p in pairs]
+        parts.append(f2[:, None] * g[:, a] * g[:, b] + f1[:, None] * h)
+    return torch.cat(parts, dim=1)
+
+
+def kan_layer(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> torch.Tensor:
+    """Jet through one KAN layer. J: (N, S, in) -> (N, S, out)."""
+    v, g, h = J[:, 0], J[:, 1:1 + d], J[:, 1 + d:]
+    B0 = layer.basis(v)                                  # (N, in, G+k)
+    B1 = layer.basis(v, 1)
+    rows = [B0[:, None], B1[:, None] * g[..., None]]
+    if pairs:
+        B2 = layer.basis(v, 2)
+        a = [p[0] for p in pairs]
+        b = [p[1] for p in pairs]
+        rows.append(B2[:, None] * (g[:, a] * g[:, b])[..., None] + B1[:, None] * h[..., None])
+    Z = torch.cat(rows, dim=1)                          # (N, S, in, G+k)
+    out = Z.flatten(2) @ layer.coef.flatten(1).T        # (N, S, out)
+    if layer.base == "silu":
+        out = out + elementwise(J, _silu, d, pairs) @ layer.w_base.T
+    return out
+
+
+def jet_forward(model, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
+    """Jet of the model's outputs at x (N, d) for the second-derivative ``pairs``: (N, S, F)."""
+    d = x.shape[1]
+    J = normalize(seed_jet(x, pairs), model.normalize)
+    last = len(model.layers) - 1
+    for i, layer in enumerate(model.layers):
+        if isinstance(model, KAN):
+            J = kan_layer(J, layer, d, pairs)
+            if i < last:
+                J = elementwise(J, _tanh, d, pairs)
+        else:
+            J = affine(J, layer.weight, layer.bias)
+            if i < last:
+                J = elementwise(J, ACTIVATION_JETS[model.activation], d, pairs)
+    return J
