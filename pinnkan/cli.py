@@ -59,9 +59,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with pinnkan's error format: one line ``pinnkan: error: ...``, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"pinnkan: error: {message} (see '{self.prog} --help').\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="pinnkan", description="Solve PDEs with physics-informed KANs.")
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = _Parser(prog="pinnkan", description="Solve PDEs with physics-informed KANs.")
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("solve", help="train one model on a problem file and write its outputs")
     _common(s)
     s.add_argument("--model", default="kan", choices=["kan", "mlp"])
@@ -126,6 +133,9 @@ def run_solve(args) -> int:
     from .loading import load_problem
     from .solver import solve
 
+    from .solver import resolve_device
+
+    resolve_device(args.device)
     problem = load_problem(args.problem)
     options = _with_hidden(problem, _options(args), args.width)
     if args.levels:
@@ -147,6 +157,9 @@ def run_compare(args) -> int:
     from .compare import compare, markdown, write_report
     from .loading import load_problem
 
+    from .solver import resolve_device
+
+    resolve_device(args.device)
     problem = load_problem(args.problem)
     options = _options(args)
     if args.width:

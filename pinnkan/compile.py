@@ -266,7 +266,8 @@ def _selection(cond: Condition, names, domain, what: str):
 def _check_finite(compiled: CompiledProblem, loc: str) -> None:
     """Evaluate exact solutions and boundary data on deterministic points; reject non-finite."""
     domain = compiled.problem.domain
-    pts = torch.as_tensor(domain.evaluation_points(400), dtype=torch.float64)
+    mesh_points = domain.mesh(20)[0]  # 21 points per side: hits centres and mid-lines too
+    pts = torch.as_tensor(np.concatenate([domain.evaluation_points(400), mesh_points]), dtype=torch.float64)
     ex = compiled.exact_values(pts)
     if ex is not None:
         for f in compiled.exact:

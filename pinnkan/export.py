@@ -21,12 +21,13 @@ def _pad3(a: np.ndarray) -> np.ndarray:
     return np.hstack([a, np.zeros((a.shape[0], 3 - a.shape[1]))]) if a.shape[1] < 3 else a
 
 
-def write_vtu(path, points, cells, point_data: dict | None = None) -> Path:
+def write_vtu(path, points, cells, point_data: dict | None = None, allow_nonfinite: bool = False) -> Path:
     """Write a binary VTU file and return its path.
 
     ``points`` (P, dim) are padded to 3 columns; point data of shape (P,) are scalars, (P, 2)
     vectors are padded to 3 components. Raises ValueError when an array does not have P rows,
-    and :class:`PinnkanError` (a ValueError) listing the names of arrays with non-finite values.
+    and :class:`PinnkanError` (a ValueError) listing the names of arrays with non-finite values
+    unless ``allow_nonfinite`` (the coordinates must always be finite).
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim == 1:
@@ -40,7 +41,7 @@ def write_vtu(path, points, cells, point_data: dict | None = None) -> Path:
         if a.ndim not in (1, 2) or a.shape[0] != n:
             raise ValueError(f"point data {name!r} has shape {a.shape}; expected ({n},) or ({n}, c)")
         data[name] = _pad3(a) if a.ndim == 2 and a.shape[1] == 2 else a
-    bad = [name for name, a in data.items() if not np.all(np.isfinite(a))]
+    bad = [] if allow_nonfinite else [name for name, a in data.items() if not np.all(np.isfinite(a))]
     if bad or not np.all(np.isfinite(pts)):
         what = ", ".join(repr(b) for b in bad) if bad else "the point coordinates"
         raise PinnkanError(

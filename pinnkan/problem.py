@@ -114,8 +114,15 @@ class Problem:
             raise ProblemError("Problem(name=...) must be a non-empty string.")
         if isinstance(self.fields, sp.Expr):
             self.fields = [self.fields]
+        if isinstance(self.equations, bool) or self.equations in (sp.true, sp.false):
+            raise ProblemError(
+                f"Problem(equations=...) is the Python value {self.equations}: the equation was "
+                "probably written with '==', which Python evaluates at once; write sp.Eq(lhs, rhs)."
+            )
         if isinstance(self.equations, (sp.Expr, sp.Eq)):
             self.equations = [self.equations]
+        if isinstance(self.conditions, Condition):
+            self.conditions = [self.conditions]
         self.fields = [_as_field(f, "each entry of Problem(fields=...)") for f in self.fields]
         self.equations = list(self.equations)
         self.conditions = list(self.conditions)

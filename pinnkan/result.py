@@ -73,11 +73,15 @@ class Result:
         return data
 
     def export(self, path, resolution: int | None = None) -> Path:
-        """Write the solution on a mesh of the domain to ``path`` (.vtu) for ParaView."""
+        """Write the solution on a mesh of the domain to ``path`` (.vtu) for ParaView.
+
+        Non-finite values are an error, except for a run stopped by a non-finite loss, whose
+        residual may legitimately be NaN somewhere: that is written as it is."""
         domain = self.problem.domain
         points, cells = domain.mesh(resolution or DEFAULT_RESOLUTION.get(domain.dim, 32))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return write_vtu(path, points, cells, self.fields_on(points))
+        stopped = bool(self.metrics.get("stopped"))
+        return write_vtu(path, points, cells, self.fields_on(points), allow_nonfinite=stopped)
 
     def summary(self) -> str:
         """One line: problem, model, errors, time."""
@@ -95,13 +99,13 @@ class Result:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"vtu": self.export(out / "solution.vtu", resolution)}
-        paths["metrics"] = write_json(out / "metrics.json", {**self.metrics, "options": asdict(self.options)})
+        paths = {"metrics": write_json(out / "metrics.json", {**self.metrics, "options": asdict(self.options)})}
         paths["history"] = write_json(out / "history.json", self.history.as_dict())
         with atomic_path(out / "model.pt") as tmp:
             torch.save({"state_dict": self.model.state_dict(), "architecture": self.metrics["architecture"],
                         "options": asdict(self.options)}, tmp)
         paths["model"] = out / "model.pt"
+        paths["vtu"] = self.export(out / "solution.vtu", resolution)
         if plots:
             h = self.history
             paths["history_png"] = P.plot_history(

@@ -34,7 +34,6 @@ class SolveOptions:
     grid: int | None = None
     degree: int = 3
     levels: list[int] | None = None
-    warmup: int = 50
     spline_basis: str = "bspline"
     activation: str = "tanh"
     adam_steps: int | None = None
@@ -152,20 +151,22 @@ def split(total: int, parts: int) -> list[int]:
 
 
 def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
-    """Single level: Adam then L-BFGS. Multilevel (``o.levels``): Adam then L-BFGS on each grid
-    in turn, the steps split evenly over the levels, an exact refinement between levels, and an
-    Adam learning-rate ramp after each refinement. With a time budget each level gets an equal
-    share of it."""
+    """Single level: Adam then L-BFGS. Multilevel (``o.levels``): Adam on the coarsest grid
+    only, then L-BFGS on each grid in turn with the L-BFGS steps split evenly over the levels
+    and an exact refinement (same function, same loss) between levels; L-BFGS starts each
+    level with an empty curvature history. With a time budget, level i ends at the fraction
+    (i + 1) / n_levels of it."""
     levels = o.levels or [o.grid]
     n = len(levels)
-    adam, lbfgs = split(o.adam_steps, n), split(o.lbfgs_steps, n)
+    lbfgs = split(o.lbfgs_steps, n)
     budget = o.budget_seconds
     for i, g in enumerate(levels):
         if i > 0:
             trainer.refine(g)
         if budget is not None:
             trainer.config.budget_seconds = budget * (i + 1) / n
-        trainer.adam(adam[i], o.adam_lr, warmup=o.warmup if i > 0 else 0)
+        if i == 0:
+            trainer.adam(o.adam_steps, o.adam_lr)
         trainer.lbfgs(lbfgs[i])
     trainer.config.budget_seconds = budget
 

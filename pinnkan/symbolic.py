@@ -63,8 +63,8 @@ def compile_expression(expr, names: set[str] | None = None, what: str = "express
         if unknown:
             raise ProblemError(
                 f"The {what} uses the symbol(s) {', '.join(unknown)}, which are neither coordinates "
-                f"nor fields ({', '.join(sorted(names))} are known). Use only the coordinates and "
-                "fields of the problem, or give the symbol a numeric value."
+                f"nor fields (the coordinates are {', '.join(sorted(n for n in names if not n.startswith('_')))}). "
+                "Use only the coordinates and fields of the problem, or give the symbol a numeric value."
             )
     node = _compile(expr, what, tol=0.0)
     return lambda env: _as_tensor(node(env), env)
@@ -104,6 +104,8 @@ def _compile(expr, what: str, tol: float):
     if expr is sp.true or expr is sp.false:
         value = bool(expr)
         return lambda env: value
+    if expr in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise ProblemError(f"The {what} contains the non-finite constant {expr}; fix the expression.")
     if isinstance(expr, sp.Symbol):
         name = expr.name
         return lambda env: env[name]

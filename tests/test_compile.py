@@ -249,20 +249,11 @@ def test_equation_written_with_double_equals(eq):
     assert "equation 1 of problem 'bad'" in msg and "'=='" in msg and "sp.Eq(lhs, rhs)" in msg
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG problem.py Problem.__post_init__: a single equation written with == (a Python bool, "
-    "not in a list) reaches `list(self.equations)` and raises TypeError('bool' object is not "
-    "iterable) instead of the ProblemError about '=='"))
 def test_single_equation_written_with_double_equals_not_in_a_list():
     with pytest.raises(ProblemError, match="'=='"):
         pk.Problem(name="bad", domain=SQUARE, fields=[u], equations=u.diff(x, 2) == 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG problem.py Problem.__post_init__: a single condition not in a list "
-    "(conditions=pk.Dirichlet(u, 0)) reaches `list(self.conditions)` and raises TypeError "
-    "('Dirichlet' object is not iterable) instead of a ProblemError (or being wrapped in a list "
-    "as fields= and equations= are)"))
 def test_single_condition_not_in_a_list():
     p = pk.Problem(name="c", domain=SQUARE, fields=[u], equations=[u.diff(x, 2)], conditions=pk.Dirichlet(u, 0))
     assert len(p.conditions) == 1
@@ -298,11 +289,6 @@ def test_non_finite_exact_solution_names_the_field():
         compile_problem(_problem(fields=[u, v], equations=[u - v], exact={u: x, v: sp.log(1 - x * y)}))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "GAP compile.py _check_finite: the exact solution is only evaluated on "
-    "domain.evaluation_points(400), a regular grid with an even number of points per axis "
-    "(linspace(-1, 1, 400) in 1D, 20 x 20 on the square), which never contains 0; 1/x on "
-    "Interval(-1, 1) passes the check and the metrics silently use a singular 'exact' solution"))
 @pytest.mark.parametrize("domain, fields", [(pk.Interval(-1, 1), "1d"), (SQUARE, "2d")])
 def test_non_finite_exact_solution_inside_the_domain(domain, fields):
     if fields == "1d":

@@ -27,9 +27,8 @@ def _points(n, d, seed=0):
     return torch.as_tensor(np.random.default_rng(seed).uniform(-0.8, 0.8, (n, d)))
 
 
-def _fd(model, x, alpha, h):
-    """Central finite difference of every output column for the multi-index alpha (tensor product
-    of 1D central stencils), float64."""
+def _fd_once(model, x, alpha, h):
+    """Central finite difference (tensor product of 1D central stencils) of every output column."""
     stencils = {0: [(0, 1.0)], 1: [(-1, -0.5), (1, 0.5)], 2: [(-1, 1.0), (0, -2.0), (1, 1.0)],
                 3: [(-2, -0.5), (-1, 1.0), (1, -1.0), (2, 0.5)]}
     out = 0.0
@@ -41,35 +40,60 @@ def _fd(model, x, alpha, h):
     return out / h ** sum(alpha)
 
 
+def _fd(model, x, alpha, h):
+    """Richardson-extrapolated central difference: error O(h^4) for smooth functions."""
+    return (4 * _fd_once(model, x, alpha, h / 2) - _fd_once(model, x, alpha, h)) / 3
+
+
 KEYS_2D = [(0, (1, 0)), (0, (0, 1)), (0, (2, 0)), (0, (1, 1)), (0, (0, 2))]
 
 
 @pytest.mark.parametrize("kind", ["kan", "mlp"])
 def test_first_second_and_mixed_derivatives_match_finite_differences_2d(kind):
-    net = _nets(2, n_out=2)[kind]
+    net = _nets(2, n_out=2, degree=5)[kind]  # degree 5 splines: smooth enough for the stencils
     x = _points(40, 2)
     keys = [(f, a) for f in (0, 1) for _, a in KEYS_2D] + [(0, (0, 0)), (1, (0, 0))]
     got = AutogradEngine()(net, x, keys)
     assert set(got) == set(keys)
+    with torch.no_grad():
+        torch.testing.assert_close(got[(0, (0, 0))], net(x)[:, 0], rtol=0, atol=0)
     for (f, alpha) in keys:
-        h = 1e-4 if order((f, alpha)) <= 1 else 1e-3
-        ref = _fd(net, x, alpha, h)[:, f]
+        ref = _fd(net, x, alpha, 2e-3)[:, f]
         assert got[(f, alpha)].shape == (40,)
         scale = float(ref.abs().max()) + 1.0
-        err = float((got[(f, alpha)] - ref).abs().max())
-        assert err < 1e-6 * scale, (kind, f, alpha, err)
+        err = float((got[(f, alpha)].detach() - ref).abs().max())
+        assert err < 1e-8 * scale, (kind, f, alpha, err)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.func internals
+@pytest.mark.parametrize("kind", ["kan", "mlp"])
+def test_second_derivatives_match_torch_func_hessian_exactly(kind):
+    # an independent exact reference: forward-over-reverse Hessian per point (degree-3 KAN)
+    from torch.func import hessian, jacrev
+
+    net = _nets(2, n_out=2)[kind]
+    x = _points(12, 2, seed=3)
+    got = AutogradEngine()(net, x, [(f, a) for f in (0, 1) for _, a in KEYS_2D])
+    for f in (0, 1):
+        g = lambda p, f=f: net(p[None])[0, f]
+        H = torch.stack([hessian(g)(p) for p in x])
+        J = torch.stack([jacrev(g)(p) for p in x])
+        for key, ref in [((f, (1, 0)), J[:, 0]), ((f, (0, 1)), J[:, 1]), ((f, (2, 0)), H[:, 0, 0]),
+                         ((f, (1, 1)), H[:, 0, 1]), ((f, (0, 2)), H[:, 1, 1])]:
+            torch.testing.assert_close(got[key].detach(), ref.detach(), rtol=1e-12, atol=1e-12, msg=str(key))
 
 
 @pytest.mark.parametrize("kind", ["kan", "mlp"])
 def test_third_order_in_1d_matches_finite_differences(kind):
-    net = _nets(1, degree=5)[kind]  # degree 5 splines: the third derivative is continuous
+    net = _nets(1, degree=5)[kind]  # degree 5 splines: the third derivative is smooth
     x = _points(30, 1, seed=1)
     keys = [(0, (1,)), (0, (2,)), (0, (3,))]
     got = AutogradEngine()(net, x, keys)
-    for key, h, tol in [((0, (1,)), 1e-4, 1e-7), ((0, (2,)), 1e-3, 1e-5), ((0, (3,)), 1e-2, 1e-3)]:
+    for key, h, tol in [((0, (1,)), 1e-3, 1e-9), ((0, (2,)), 4e-3, 1e-8), ((0, (3,)), 1e-2, 1e-5)]:
         ref = _fd(net, x, key[1], h)[:, 0]
         scale = float(ref.abs().max()) + 1.0
-        assert float((got[key] - ref).abs().max()) < tol * scale, key
+        err = float((got[key].detach() - ref).abs().max())
+        assert err < tol * scale, (key, err)
 
 
 class SinY2(nn.Module):
@@ -160,8 +184,9 @@ def test_create_graph_true_allows_training_on_derivatives():
     x = _points(16, 2)
     got = AutogradEngine()(net, x, {(0, (2, 0)), (0, (0, 2))})
     loss = (got[(0, (2, 0))] + got[(0, (0, 2))]).pow(2).mean()
-    grads = torch.autograd.grad(loss, list(net.parameters()))
-    assert all(torch.isfinite(g).all() for g in grads) and any(float(g.abs().max()) > 0 for g in grads)
+    grads = [g for g in torch.autograd.grad(loss, list(net.parameters()), allow_unused=True) if g is not None]
+    assert len(grads) >= 2 and all(torch.isfinite(g).all() for g in grads)
+    assert all(float(g.abs().max()) > 0 for g in grads)
 
 
 def test_input_tensor_is_not_modified_and_may_already_require_grad():

@@ -62,16 +62,19 @@ PIECEWISE = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG symbolic.py _compile: `args = [_compile(a) for a in expr.args]` runs before the "
-    "Piecewise branch, and a Piecewise's args are ExprCondPair objects, which raise "
-    "ProblemError('uses ExprCondPair'). docs/problem-files.md admits this, but the error "
-    "message itself lists Piecewise under 'Supported' and the Piecewise branch is dead code"))
 @pytest.mark.parametrize("expr", PIECEWISE, ids=str)
 def test_piecewise_matches_sympy(expr):
     X, Y, env = _points()
     got = compile_expression(expr, NAMES)(env)
     np.testing.assert_allclose(got.numpy(), _sympy_values(expr, X, Y), rtol=1e-12, atol=1e-12)
+
+
+def test_piecewise_conditions_are_exact_and_first_match_wins():
+    env = {"x": torch.tensor([0.5 - 1e-12, 0.5, 0.2, 0.9], dtype=torch.float64)}
+    f = compile_expression(sp.Piecewise((1, x < 0.5), (2, x < 0.8), (3, True)), {"x"})
+    assert f(env).tolist() == [1.0, 2.0, 1.0, 3.0]
+    g = compile_expression(sp.Piecewise((x, sp.Eq(x, 0.5)), (-x, True)), {"x"})
+    assert g(env).tolist() == [-(0.5 - 1e-12), 0.5, -0.2, -0.9]
 
 
 @pytest.mark.parametrize("const, value", [
@@ -176,10 +179,7 @@ def test_unknown_symbol_raises_problem_error_naming_it():
 
 @pytest.mark.parametrize("const", [
     sp.oo, -sp.oo, sp.nan,
-    pytest.param(sp.zoo, marks=pytest.mark.xfail(strict=True, reason=(
-        "BUG symbolic.py _compile: the non-finite-constant check sits inside `if expr.is_Number "
-        "or isinstance(expr, NumberSymbol)`, but zoo (ComplexInfinity, e.g. from 1/sp.Integer(0)) "
-        "is neither, so it falls through to 'uses ComplexInfinity, which pinnkan cannot evaluate'"))),
+    sp.zoo,
 ], ids=str)
 def test_non_finite_constant_raises(const):
     expr = const if const is sp.nan else x + const
