@@ -68,7 +68,7 @@ def uniform_local_basis(x, lo, hi, grid, degree, derivative=0):
     """
     h = (hi - lo) / grid
     s = (x - lo) / h
-    cell = torch.floor(s.detach()).clamp_(0, grid - 1).long()
+    cell = torch.clamp(torch.floor(s.detach()), 0, grid - 1).long()
     u = s - cell.to(s.dtype)
     M = _local_matrix(int(degree), int(derivative), x.dtype, x.device)
     powers = [torch.ones_like(u)]

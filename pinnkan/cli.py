@@ -42,7 +42,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", default="jet", choices=["jet", "autograd"],
                    help="input-derivative engine: jet (forward mode, default) or autograd (reference)")
     p.add_argument("--activation", default="tanh", help="MLP activation: tanh, sin, silu, gelu (default tanh)")
-    p.add_argument("--steps", type=_ints, metavar="ADAM[,LBFGS]", help="optimizer steps: Adam, then L-BFGS")
+    p.add_argument("--steps", type=_ints, metavar="ADAM[,SECOND]",
+                   help="optimizer steps: Adam, then the second optimizer (L-BFGS or Levenberg-Marquardt)")
+    p.add_argument("--optimizer", default="auto", choices=["auto", "lbfgs", "lm"],
+                   help="second-phase optimizer: lm (Levenberg-Marquardt), lbfgs, or auto (default: lm "
+                        "for KANs up to 3000 parameters, else lbfgs)")
     p.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
     p.add_argument("--points", type=int, metavar="N", help="interior collocation points")
     p.add_argument("--boundary-points", type=int, metavar="N", help="collocation points per boundary condition")
@@ -84,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
 
 def _options(args) -> dict:
     o = {"degree": args.degree, "activation": args.activation, "sampler": args.sampler,
-         "spline_basis": args.basis, "engine": args.engine,
+         "spline_basis": args.basis, "engine": args.engine, "optimizer": args.optimizer,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
     if args.grid is not None:
@@ -94,7 +98,7 @@ def _options(args) -> dict:
             raise OptionError(f"--steps takes ADAM or ADAM,LBFGS, got {len(args.steps)} numbers.")
         o["adam_steps"] = args.steps[0]
         if len(args.steps) == 2:
-            o["lbfgs_steps"] = args.steps[1]
+            o["lbfgs_steps"] = o["lm_steps"] = args.steps[1]
     if args.lr is not None:
         o["adam_lr"] = args.lr
     if args.points is not None:

@@ -48,6 +48,7 @@ def compare(problem, seeds: int = 1, budget_seconds: float | None = None, match_
         for opts in (kan_options, mlp_options):
             opts["budget_seconds"] = budget_seconds
             opts.setdefault("lbfgs_steps", 10**7)  # the budget, not a step count, ends the run
+            opts.setdefault("lm_steps", 10**7)
     runs, results = [], {}
     for s in range(seeds):
         seed = base_seed + s

@@ -23,6 +23,8 @@ from .training import TrainConfig, Trainer
 
 MODELS = ("kan", "mlp")
 SAMPLERS = ("sobol", "halton", "uniform")
+OPTIMIZERS = ("auto", "lbfgs", "lm")
+LM_MAX_PARAMS = 3000  # "auto" picks Levenberg-Marquardt for KANs up to this size
 
 
 @dataclass
@@ -39,6 +41,8 @@ class SolveOptions:
     adam_steps: int | None = None
     adam_lr: float | None = None
     lbfgs_steps: int | None = None
+    optimizer: str = "auto"
+    lm_steps: int | None = None
     n_interior: int | None = None
     n_boundary: int | None = None
     sampler: str = "sobol"
@@ -97,11 +101,18 @@ class SolveOptions:
             o.adam_lr = 1e-2 if kan else 1e-3
         if o.lbfgs_steps is None:
             o.lbfgs_steps = 2000
+        if o.lm_steps is None:
+            o.lm_steps = 400
+        if o.optimizer not in OPTIMIZERS:
+            raise OptionError(f"Unknown optimizer {o.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+        if o.optimizer == "auto":
+            small = kan and kan_parameter_count(o.widths, o.grid, o.degree) <= LM_MAX_PARAMS
+            o.optimizer = "lm" if small else "lbfgs"
         if o.n_interior is None:
             o.n_interior = {1: 256, 2: 1024, 3: 4096}.get(dim, 4096)
         if o.n_boundary is None:
             o.n_boundary = {1: 2, 2: 256, 3: 1024}.get(dim, 1024)
-        for name in ("adam_steps", "lbfgs_steps", "resample_every"):
+        for name in ("adam_steps", "lbfgs_steps", "lm_steps", "resample_every"):
             if getattr(o, name) < 0:
                 raise OptionError(f"Option {name} must be >= 0, got {getattr(o, name)}.")
         for name in ("n_interior", "n_boundary", "grid", "log_every", "n_eval"):
@@ -151,15 +162,21 @@ def split(total: int, parts: int) -> list[int]:
 
 
 def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
-    """Single level: Adam then L-BFGS. Multilevel (``o.levels``): Adam on the coarsest grid
-    only, then L-BFGS on each grid in turn with the L-BFGS steps split evenly over the levels
-    and an exact refinement (same function, same loss) between levels; L-BFGS starts each
-    level with an empty curvature history. With a time budget, level i ends at the fraction
-    (i + 1) / n_levels of it."""
+    """Adam, then the second-phase optimizer (L-BFGS or Levenberg-Marquardt).
+
+    Multilevel (``o.levels``): Adam on the coarsest grid only; then the second optimizer on each
+    grid in turn, with an exact refinement (same function, same loss) between levels and fresh
+    optimizer state at each level. The second-phase steps are shared out over the levels; a
+    level that reaches a loss plateau (see ``TrainConfig.plateau_tol``) ends early and leaves
+    its unused steps to the later levels. With a time budget, level i ends at the fraction
+    (i + 1) / n_levels of it.
+    """
     levels = o.levels or [o.grid]
     n = len(levels)
-    lbfgs = split(o.lbfgs_steps, n)
+    total = o.lm_steps if o.optimizer == "lm" else o.lbfgs_steps
+    phase = trainer.lm if o.optimizer == "lm" else trainer.lbfgs
     budget = o.budget_seconds
+    used = 0
     for i, g in enumerate(levels):
         if i > 0:
             trainer.refine(g)
@@ -167,8 +184,14 @@ def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
             trainer.config.budget_seconds = budget * (i + 1) / n
         if i == 0:
             trainer.adam(o.adam_steps, o.adam_lr)
-        trainer.lbfgs(lbfgs[i])
+        share = (total - used) // (n - i)
+        used += phase(share, stop_on_plateau=i < n - 1)
     trainer.config.budget_seconds = budget
+
+
+def kan_parameter_count(widths, grid: int, degree: int) -> int:
+    """sum over layers of in * out * (grid + degree)."""
+    return sum(a * b * (grid + degree) for a, b in zip(widths[:-1], widths[1:]))
 
 
 def level_summary(history, grids: list[int]) -> list[dict]:
@@ -212,6 +235,15 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
     torch.manual_seed(o.seed)
     sampler = CollocationSampler(problem.domain, method=o.sampler, seed=o.seed)
     net = build_model(o, problem.domain.bounds, dtype, device)
+    if o.optimizer == "lm":
+        from .training.levenberg import check_supported
+
+        try:
+            check_supported(net, compiled)
+        except OptionError:
+            if options.get("optimizer", "auto") != "auto":
+                raise
+            o.optimizer = "lbfgs"  # "auto" falls back where Levenberg-Marquardt does not apply
     validation = torch.as_tensor(problem.domain.evaluation_points(2000), dtype=dtype, device=device)
     config = TrainConfig(
         adam_steps=o.adam_steps, adam_lr=o.adam_lr, lbfgs_steps=o.lbfgs_steps,

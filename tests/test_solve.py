@@ -31,7 +31,7 @@ POISSON = str(ROOT / "problems" / "poisson2d.py")
 # The smallest CI budget found to reach rel L2 < 1e-2 on poisson2d with margin: at this budget
 # seeds 0..4 gave 8.0e-3, 6.5e-3, 5.7e-3, 5.8e-3, 3.6e-3 (the default KAN [2, 10, 1], grid 10,
 # needs ~2000 steps: 100 Adam + 400 L-BFGS gave 3e-2..8e-2; 100 + 1000 gave 1.5e-2..4.3e-2).
-CI_BUDGET = ["--width", "24", "--grid", "5", "--steps", "100,800", "--points", "256",
+CI_BUDGET = ["--width", "24", "--grid", "5", "--optimizer", "lbfgs", "--steps", "100,800", "--points", "256",
              "--boundary-points", "64", "--seed", "2"]
 TINY = ["--steps", "20,20", "--points", "128", "--boundary-points", "32"]
 

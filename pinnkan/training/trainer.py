@@ -54,8 +54,17 @@ class TrainConfig:
     log_every: int = 50
     budget_seconds: float | None = None
     n_validation: int = 2000
+    plateau_window: int = 10
+    plateau_tol: float = 0.01
     progress: bool = False
     weights: dict = field(default_factory=dict)
+
+
+def plateaued(losses: list[float], window: int, tol: float) -> bool:
+    """True when the loss fell by less than the fraction ``tol`` over the last ``window`` entries."""
+    if len(losses) <= window:
+        return False
+    return losses[-1] > (1.0 - tol) * losses[-1 - window]
 
 
 class Trainer:
@@ -151,6 +160,8 @@ class Trainer:
         self._good_state = copy.deepcopy(self.model.state_dict())
         self.level += 1
         self.history.level_starts.append(self.step)
+        loss, parts = self.loss()
+        self._log("refine", float(loss.detach()), parts)
 
     @property
     def stopped(self) -> bool:
@@ -193,7 +204,7 @@ class Trainer:
                 self._bar.close()
             self._bar = None
 
-    def lbfgs(self, steps: int) -> None:
+    def lbfgs(self, steps: int, stop_on_plateau: bool = False) -> int:
         """``steps`` L-BFGS iterations (strong Wolfe line search) on fixed collocation points.
 
         Iterations run in chunks of ``log_every`` inside one ``optimizer.step`` call, so no
@@ -201,7 +212,7 @@ class Trainer:
         non-finite guard act between chunks.
         """
         if steps <= 0 or self.stopped or self.out_of_budget():
-            return
+            return 0
         c = self.config
         chunk = max(1, min(c.log_every, steps))
         opt = torch.optim.LBFGS(
@@ -218,6 +229,7 @@ class Trainer:
 
         self._bar = self._progress(steps, f"lbfgs L{self.level}")
         done = 0
+        losses = []
         try:
             while done < steps and not self.out_of_budget():
                 for g in opt.param_groups:
@@ -230,18 +242,60 @@ class Trainer:
                 value = float(loss.detach())
                 if not self._finite(value):
                     self._stop(f"non-finite loss ({value}) at step {self.step} (lbfgs); kept the last finite model")
-                    return
+                    return done
                 self.step += taken
                 done += taken
                 if self._bar is not None:
                     self._bar.update(taken)
                 self._log("lbfgs", value, parts)
+                losses.append(value)
                 if taken == 0:
                     break  # converged to the tolerances: no further progress possible
+                if stop_on_plateau and plateaued(losses, 2, c.plateau_tol):
+                    break
         finally:
             if self._bar is not None:
                 self._bar.close()
             self._bar = None
+        return done
+
+    def lm(self, steps: int, stop_on_plateau: bool = False) -> int:
+        """Up to ``steps`` Levenberg-Marquardt iterations on fixed collocation points
+        (:mod:`pinnkan.training.levenberg`). Stops early when no step lowers the loss, or, with
+        ``stop_on_plateau``, when the loss fell by less than ``plateau_tol`` over the last
+        ``plateau_window`` iterations. Returns the number of iterations taken."""
+        from .levenberg import LevenbergMarquardt, check_supported
+
+        if steps <= 0 or self.stopped or self.out_of_budget():
+            return 0
+        check_supported(self.model, self.compiled)
+        opt = LevenbergMarquardt()
+        c = self.config
+        self._bar = self._progress(steps, f"lm L{self.level}")
+        losses, taken = [], 0
+        try:
+            for i in range(steps):
+                self._good_state = copy.deepcopy(self.model.state_dict())
+                value, accepted = opt.step(self.model, self.compiled, self.data, c.weights)
+                if not self._finite(value):
+                    self._stop(f"non-finite loss ({value}) at step {self.step} (lm); kept the last finite model")
+                    return taken
+                self.step += 1
+                taken += 1
+                losses.append(value)
+                if self._bar is not None:
+                    self._bar.update(1)
+                plateau = stop_on_plateau and plateaued(losses, c.plateau_window, c.plateau_tol)
+                last = i == steps - 1 or not accepted or plateau or self.out_of_budget()
+                if i % max(1, c.log_every // 10) == 0 or last:
+                    self._log_current("lm")
+                if last:
+                    break
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = None
+        return taken
 
     def _log_current(self, phase: str) -> None:
         if self.history.step and self.history.step[-1] == self.step:

@@ -1,0 +1,120 @@
+"""Levenberg-Marquardt on the residual vector of the physics-informed loss.
+
+The loss is a sum of squares, L(theta) = ||R(theta)||^2 with
+R = concat_t sqrt(w_t / N_t) r_t(x_i; theta) over all terms t and their points i. A step solves
+
+    (J^T J + lam * diag(J^T J)) delta = -J^T R,        J = dR/dtheta  (M, P),
+
+and is accepted when it lowers the loss; lam shrinks after a success and grows after a failure
+(Marquardt's scaling by diag(J^T J) makes it invariant to the scale of each parameter). KAN-PINNs
+have few parameters, so the P x P system is cheap; J is built one point at a time with
+``torch.func`` (vmap over points of the gradient of that point's residual), which costs about
+one batched forward-and-backward pass through the forward-mode jets.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import functional_call, jacrev, vmap
+
+from ..derivatives import JetEngine, order
+from ..errors import OptionError
+from ..jets import supports
+
+
+class _TermResidual(torch.nn.Module):
+    """forward(points (N, d), normals (N, d)) -> residual of one term (N,), via jets."""
+
+    def __init__(self, model, compiled, term):
+        super().__init__()
+        self.model, self.compiled, self.term = model, compiled, term
+        self.engine = JetEngine()
+
+    def forward(self, points, normals):
+        values = self.engine(self.model, points, self.term.derivatives)
+        env = self.compiled.env(points, values, normals if self.term.needs_normals else None)
+        return self.term.residual(env)
+
+
+def check_supported(model, compiled) -> None:
+    """Levenberg-Marquardt needs the jet engine: KAN or tanh/sin/silu MLP, derivatives <= 2."""
+    if not supports(model) or any(order(k) > 2 for t in compiled.terms for k in t.derivatives):
+        raise OptionError(
+            "The Levenberg-Marquardt optimizer needs a KAN or an MLP with tanh, sin or silu "
+            "activation and derivatives of order at most 2 in the equations; use L-BFGS instead."
+        )
+
+
+def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: bool = True):
+    """Return (R (M,), J (M, P) or None) for the stacked, weighted residual vector."""
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    params = {f"model.{n}": p.detach() for n, p in model.named_parameters() if p.requires_grad}
+    rs, js = [], []
+    for tp in data:
+        module = _TermResidual(model, compiled, tp.term)
+        n_pts = tp.points.shape[0]
+        scale = (weights.get(tp.term.label, tp.term.weight) / n_pts) ** 0.5
+        normals = tp.normals if tp.normals is not None else torch.zeros_like(tp.points)
+
+        def one(prm, x, nrm):
+            return functional_call(module, prm, (x[None], nrm[None]))[0]
+
+        with torch.no_grad():
+            rs.append(scale * functional_call(module, params, (tp.points, normals)))
+        if with_jacobian:
+            jac = vmap(jacrev(one), in_dims=(None, 0, 0))(params, tp.points, normals)
+            js.append(scale * torch.cat([jac[f"model.{n}"].reshape(n_pts, -1) for n in names], dim=1))
+    R = torch.cat(rs)
+    return R, (torch.cat(js) if with_jacobian else None)
+
+
+def flat_parameters(model) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters() if p.requires_grad])
+
+
+def set_flat_parameters(model, flat: torch.Tensor) -> None:
+    i = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                k = p.numel()
+                p.copy_(flat[i:i + k].view_as(p))
+                i += k
+
+
+class LevenbergMarquardt:
+    """State of the damping parameter between iterations; ``step`` does one iteration.
+
+    lam starts at ``lam0``; after an accepted step lam /= 3 (at least ``lam_min``), after a
+    rejected one lam *= 4 and the step is solved again with the same Jacobian, up to
+    ``max_tries`` times.
+    """
+
+    def __init__(self, lam0: float = 1e-3, lam_min: float = 1e-12, lam_max: float = 1e10, max_tries: int = 8):
+        self.lam, self.lam_min, self.lam_max, self.max_tries = lam0, lam_min, lam_max, max_tries
+
+    def step(self, model, compiled, data, weights) -> tuple[float, bool]:
+        """One iteration; returns (loss after the iteration, whether a step was accepted)."""
+        R, J = residual_and_jacobian(model, compiled, data, weights)
+        loss = float(R @ R)
+        g = J.T @ R
+        H = J.T @ J
+        d = torch.diagonal(H).clamp_min(1e-12 * float(torch.diagonal(H).max().clamp_min(1e-300)))
+        theta = flat_parameters(model)
+        for _ in range(self.max_tries):
+            A = H + torch.diag(self.lam * d)
+            try:
+                L = torch.linalg.cholesky(A)
+                delta = torch.cholesky_solve(-g[:, None], L)[:, 0]
+            except RuntimeError:  # not positive definite in floating point: damp more
+                self.lam = min(self.lam * 4, self.lam_max)
+                continue
+            set_flat_parameters(model, theta + delta)
+            R_new, _ = residual_and_jacobian(model, compiled, data, weights, with_jacobian=False)
+            new = float(R_new @ R_new)
+            if new < loss:
+                self.lam = max(self.lam / 3, self.lam_min)
+                return new, True
+            self.lam = min(self.lam * 4, self.lam_max)
+        set_flat_parameters(model, theta)
+        return loss, False
