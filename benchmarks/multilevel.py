@@ -2,9 +2,11 @@
 
     python benchmarks/multilevel.py [--problem benchmarks/problems/regression2d.py]
         [--levels 5,10,20,40] [--steps 1200] [--adam 0] [--seeds 3] [--widths 2,5,1]
+        [--optimizer lbfgs|lm|auto] [--budget-seconds T]
 
-Equal work: every run takes the same number of optimizer steps on the same collocation points
-(multilevel runs split them evenly over the levels). Columns: spline multilevel, spline
+Equal work: every run takes the same number of optimizer steps (or, with --budget-seconds,
+the same wall time) on the same collocation points; multilevel runs share the steps out over
+the levels. Columns: spline multilevel, spline
 coarse-only (first level), spline fine-only (last level), ReLU-basis multilevel, and an MLP.
 Prints a Markdown table of relative L2 error and final loss, mean ± std over seeds.
 """
@@ -48,10 +50,12 @@ def main(argv=None):
     ap.add_argument("--adam", type=int, default=0, help="Adam steps per run (before L-BFGS)")
     ap.add_argument("--points", type=int, default=4096)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "lm", "auto"])
+    ap.add_argument("--budget-seconds", type=float, default=None, help="equal wall time per run")
     args = ap.parse_args(argv)
     problem = pk.load_problem(args.problem)
-    print(f"# {problem.name}: equal work = {args.adam} Adam + {args.steps} L-BFGS steps on {args.points} points, "
-          f"{args.seeds} seeds")
+    work = f"{args.budget_seconds:g} s per run" if args.budget_seconds else f"{args.adam} Adam + {args.steps} steps"
+    print(f"# {problem.name}: equal work = {work} ({args.optimizer}) on {args.points} points, {args.seeds} seeds")
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}\n")
     print("| method | params | rel L2 (mean ± std) | final loss (mean) | time (s) |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -59,9 +63,11 @@ def main(argv=None):
         errs, losses, times, params = [], [], [], 0
         for seed in range(args.seeds):
             t = time.perf_counter()
-            r = pk.solve(problem, seed=seed, adam_steps=args.adam, lbfgs_steps=args.steps,
-                         n_interior=args.points, **{k: v for k, v in opts.items() if k != "model"},
-                         model=opts["model"])
+            steps = 10**7 if args.budget_seconds else args.steps
+            r = pk.solve(problem, seed=seed, adam_steps=args.adam, lbfgs_steps=steps, lm_steps=steps,
+                         optimizer=args.optimizer if opts["model"] == "kan" else "lbfgs",
+                         budget_seconds=args.budget_seconds, n_interior=args.points,
+                         **{k: v for k, v in opts.items() if k != "model"}, model=opts["model"])
             times.append(time.perf_counter() - t)
             errs.append(max(r.metrics["rel_l2"].values()))
             losses.append(r.metrics["final_loss"])

@@ -11,7 +11,7 @@ from .geometry import Box, Disk, Domain, Interval, Rectangle
 from .loading import load_problem
 from .networks import KAN, MLP
 from .problem import Condition, Dirichlet, Neumann, Problem
-from .result import Result
+from .result import Result, load_model
 from .solver import SolveOptions, solve
 
 __version__ = "0.1.0"
@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Box", "Condition", "Dirichlet", "Disk", "Domain", "Interval", "KAN", "MLP", "Neumann",
     "OptionError", "PinnkanError", "Problem", "ProblemError", "Rectangle", "Result",
-    "SolveOptions", "TrainingError", "load_problem", "solve",
+    "SolveOptions", "TrainingError", "load_model", "load_problem", "solve",
 ]

@@ -1,4 +1,5 @@
-"""B-spline bases: fast uniform evaluation, reference recursion, and exact refinement.
+"""B-spline bases: fast uniform evaluation, non-uniform (free-knot) evaluation, reference recursion,
+and exact refinement.
 
 Conventions. A uniform grid of ``grid`` = G cells on [lo, hi], h = (hi - lo) / G, is extended by
 k = ``degree`` knots on each side: t_m = lo + (m - k) h, m = 0..G+2k. It carries G + k
@@ -14,6 +15,7 @@ from fractions import Fraction
 from math import comb, factorial
 
 import torch
+import torch.nn.functional as F
 
 from pinnkan.errors import OptionError
 
@@ -208,3 +210,160 @@ def uniform_refinement_matrix(grid, new_grid, degree, dtype=torch.float64):
     R = refinement_matrix(old, merged, k).to(dtype)
     start = k * m - k  # position of lo - k h_fine in the merged knots
     return R[start:start + new_grid + k]
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-uniform (free) knots.
+#
+# Conventions. A knot vector t_0 < t_1 < ... < t_{G+2k} (strictly increasing: simple knots) with
+# grid range [lo, hi] = [t_k, t_{G+k}] carries G + k B-splines B_0..B_{G+k-1}, B_m supported on
+# [t_m, t_{m+k+1}], exactly as on a uniform grid. The cells of the grid range are
+# [t_{c+k}, t_{c+k+1}], c = 0..G-1, and the k+1 B-splines nonzero on cell c are B_{c+r},
+# r = 0..k. Knot vectors may be batched over channels: knots (C, G+2k+1) and x (..., C) give each
+# channel its own knot vector; knots (G+2k+1,) is shared by every entry of x.
+#
+# Out-of-range policy (the same as the uniform path): the cell is chosen with x clamped into
+# [lo, hi] (cell 0 below lo, cell G-1 at and above hi, half-open cells [t_{c+k}, t_{c+k+1})
+# inside), and the polynomial pieces of that cell are evaluated at the unclamped x, so the end
+# pieces are extended (polynomial extrapolation). The cell is piecewise constant, so the values
+# are polynomials in x and in the knots: differentiable to any order in x and in the knots by
+# autograd (a.e.; at a knot the one-sided piece of the half-open cell is used).
+# ---------------------------------------------------------------------------------------------
+
+
+def extend_breakpoints(breakpoints, degree):
+    """Breakpoints lo = x_0 < ... < x_G = hi, shape (..., G+1), to the extended knot vector
+    (..., G+2k+1) by repeating the end increments: t_{-j} = lo - j (x_1 - x_0) and
+    t_{G+j} = hi + j (x_G - x_{G-1}), j = 1..k (so uniform breakpoints give the uniform knots
+    of :func:`extended_uniform_knots`). Differentiable in the breakpoints."""
+    k = int(degree)
+    x = breakpoints
+    if k == 0:
+        return x
+    j = torch.arange(1, k + 1, dtype=x.dtype, device=x.device)
+    left = x[..., :1] - (x[..., 1:2] - x[..., :1]) * j.flip(0)
+    right = x[..., -1:] + (x[..., -1:] - x[..., -2:-1]) * j
+    return torch.cat([left, x, right], dim=-1)
+
+
+def breakpoints_from_logits(logits, lo, hi, min_fraction=0.0):
+    """Strictly increasing breakpoints lo = x_0 < x_1 < ... < x_G = hi from logits (..., G):
+    increments x_{i+1} - x_i = (hi - lo) (min_fraction / G + (1 - min_fraction) softmax(logits)_i),
+    x_0 = lo and x_G = hi set exactly. Zero logits give the uniform grid. With
+    0 < min_fraction < 1 every cell is at least min_fraction times the uniform cell width, so the
+    order is strict in floating point too (softmax cannot underflow a cell to zero width).
+    Softmax is invariant to adding a constant to a row of logits. Returns (..., G+1)."""
+    G = logits.shape[-1]
+    p = torch.softmax(logits, dim=-1)
+    if min_fraction:
+        p = min_fraction / G + (1.0 - min_fraction) * p
+    inc = (hi - lo) * p
+    inner = lo + torch.cumsum(inc[..., :-1], dim=-1)
+    ends = logits.new_full(logits.shape[:-1] + (1,), float(lo))
+    return torch.cat([ends, inner, ends.new_full(ends.shape, float(hi))], dim=-1)
+
+
+def logits_from_breakpoints(breakpoints, lo, hi, min_fraction=0.0):
+    """Inverse of :func:`breakpoints_from_logits` (up to rounding): logits (..., G) whose
+    breakpoints are ``breakpoints`` (..., G+1), i.e. the log of the increments (with the floor
+    removed), shifted to zero mean per row. Cells at the floor width (up to rounding) get the
+    logit log(tiny) ~ -708 in float64 (softmax weight 0 after the shift), so the floor is
+    reproduced to rounding; cells narrower than that are widened to it. OptionError unless the
+    breakpoints are strictly increasing."""
+    G = breakpoints.shape[-1] - 1
+    inc = torch.diff(breakpoints, dim=-1)
+    if not bool((inc > 0).all()):
+        raise OptionError("Breakpoints must be strictly increasing to be written as knot logits.")
+    p = inc / (hi - lo)
+    if min_fraction:
+        p = (p - min_fraction / G) / (1.0 - min_fraction)
+    logits = torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
+    return logits - logits.mean(dim=-1, keepdim=True)
+
+
+def _knot_window(x, knots, degree):
+    """Cell index c (x.shape, long; clamped policy above) and the 2k knots t_{c+1}..t_{c+2k}
+    around it, shape x.shape + (2k,), gathered from per-channel or shared knots."""
+    k = int(degree)
+    t = knots.to(dtype=x.dtype, device=x.device)
+    G = t.shape[-1] - 2 * k - 1
+    if G < 1:
+        raise OptionError(f"A knot vector for degree {k} needs at least {2 * k + 2} knots, got "
+                          f"{t.shape[-1]}.")
+    interior = t[..., k + 1:k + G].detach()               # x_1 .. x_{G-1}
+    cell = (x.detach().unsqueeze(-1) >= interior).sum(-1)  # 0..G-1: clamped cell choice
+    if k == 0:
+        return cell, x.new_zeros(x.shape + (0,))
+    index = cell.unsqueeze(-1) + torch.arange(1, 2 * k + 1, device=x.device)
+    if t.dim() == 1:
+        return cell, t[index]
+    # per-channel knots (C, L): flat index c * L + j into the flattened knot table
+    offset = torch.arange(t.shape[0], device=x.device).unsqueeze(-1) * t.shape[-1]
+    return cell, t.reshape(-1)[index + offset]
+
+
+def bspline_local_basis(x, knots, degree, derivative=0):
+    """Nonzero B-splines (or their x-derivatives) on non-uniform simple knots at x.
+
+    knots: (C, G+2k+1) per channel with x (..., C), or (G+2k+1,) shared; strictly increasing.
+    Returns (cell, values): cell (x.shape, long) in 0..G-1 and values x.shape + (k+1,),
+    values[..., r] = d^derivative/dx^derivative B_{cell+r}(x). Out of range: see the module
+    section above (clamped cell, extended end pieces, like :func:`uniform_local_basis`).
+
+    Closed form: the triangular Cox-de Boor scheme on the cell's 2k knots,
+    B_{m,j} = (x - t_m)/(t_{m+j} - t_m) B_{m,j-1} + (t_{m+j+1} - x)/(t_{m+j+1} - t_{m+1}) B_{m+1,j-1},
+    up to degree k - derivative, then ``derivative`` steps of
+    B'_{m,j} = j [B_{m,j-1}/(t_{m+j} - t_m) - B_{m+1,j-1}/(t_{m+j+1} - t_{m+1})].
+    Differentiable in x and in the knots (autograd through the knot gather).
+    """
+    k, d = int(degree), int(derivative)
+    cell, T = _knot_window(x, knots, k)
+    if d > k:
+        return cell, x.new_zeros(x.shape + (k + 1,))
+    xe = x.unsqueeze(-1)
+    # degree-0 piece of the cell: V[r] = B_{l-j+r, j} with l = cell + k, j the current degree;
+    # in the window T[a] = t_{l-k+1+a}, so t_{l+1+r} = T[k+r] and t_{l-j+1+r} = T[k-j+r].
+    V = torch.ones_like(xe)
+    for j in range(1, k + 1):
+        upper, lower = T[..., k:k + j], T[..., k - j:k]
+        temp = V / (upper - lower)
+        if j <= k - d:
+            V = F.pad((xe - lower) * temp, (1, 0)) + F.pad((upper - xe) * temp, (0, 1))
+        else:
+            V = j * (F.pad(temp, (1, 0)) - F.pad(temp, (0, 1)))
+    return cell, V
+
+
+def bspline_basis(x, knots, degree, derivative=0):
+    """Dense non-uniform basis x.shape + (G+k,): column m = d^derivative/dx^derivative B_m(x)
+    on ``knots`` ((C, G+2k+1) per channel with x (..., C), or (G+2k+1,) shared), scattered from
+    :func:`bspline_local_basis` (same out-of-range policy; differentiable in x and the knots).
+    On uniform knots it equals :func:`uniform_basis` up to rounding."""
+    k = int(degree)
+    cell, values = bspline_local_basis(x, knots, k, derivative)
+    n = knots.shape[-1] - k - 1
+    index = cell.unsqueeze(-1) + torch.arange(k + 1, device=x.device)
+    dense = values.new_zeros(x.shape + (n,))
+    return dense.scatter(-1, index, values)
+
+
+def nonuniform_refinement_matrix(old_knots, new_knots, degree, rtol=1e-12):
+    """(n_new, n_old) float64 R taking coefficients on the extended knots ``old_knots`` (1D,
+    n_old + k + 1 of them, grid range [t_k, t_{n_old}]) to coefficients on ``new_knots`` (same
+    grid range, whose knots inside the old span contain the old ones): the same spline on the
+    grid range and, when the new extension knots lie inside the old extension (as with
+    :func:`extend_breakpoints` after subdividing the end cells), everywhere under the
+    extension policy.
+
+    Boehm insertion of the new knots into the old vector (old extension knots beyond the new
+    ends are kept), then the rows of the B-splines of the new vector are selected: on the
+    grid range only these are nonzero. OptionError if the new knots miss an old one inside
+    their span or reach beyond the old span."""
+    k = int(degree)
+    old = [float(v) for v in torch.as_tensor(old_knots, dtype=torch.float64).reshape(-1)]
+    new = [float(v) for v in torch.as_tensor(new_knots, dtype=torch.float64).reshape(-1)]
+    tol = rtol * max(1.0, old[-1] - old[0])
+    below = [v for v in old if v < new[0] - tol]
+    above = [v for v in old if v > new[-1] + tol]
+    R = refinement_matrix(old, below + new + above, k, rtol)
+    return R[len(below):len(below) + len(new) - k - 1]

@@ -35,7 +35,9 @@ def _weight(text: str) -> tuple[str, float]:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("problem", help="problem file (.py) defining `problem`")
     p.add_argument("--width", type=_ints, metavar="W[,W...]", help="hidden layer widths, e.g. 10 or 50,50,50")
-    p.add_argument("--grid", type=int, metavar="G", help="KAN spline intervals per edge (default 10)")
+    p.add_argument("--grid", type=int, metavar="G",
+                   help="KAN spline intervals per edge, single level (default: multilevel, see --levels)")
+    p.add_argument("--free-knots", action="store_true", help="KAN: train the knot locations too")
     p.add_argument("--degree", type=int, default=3, metavar="K", help="KAN spline degree (default 3)")
     p.add_argument("--basis", default="bspline", choices=["bspline", "relu"],
                    help="KAN spline basis trained: bspline (default, preconditioned) or relu (power-ReLU)")
@@ -89,13 +91,14 @@ def parser() -> argparse.ArgumentParser:
 def _options(args) -> dict:
     o = {"degree": args.degree, "activation": args.activation, "sampler": args.sampler,
          "spline_basis": args.basis, "engine": args.engine, "optimizer": args.optimizer,
+         "free_knots": args.free_knots,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
     if args.grid is not None:
         o["grid"] = args.grid
     if args.steps:
         if len(args.steps) > 2:
-            raise OptionError(f"--steps takes ADAM or ADAM,LBFGS, got {len(args.steps)} numbers.")
+            raise OptionError(f"--steps takes ADAM or ADAM,SECOND, got {len(args.steps)} numbers.")
         o["adam_steps"] = args.steps[0]
         if len(args.steps) == 2:
             o["lbfgs_steps"] = o["lm_steps"] = args.steps[1]

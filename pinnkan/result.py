@@ -102,8 +102,10 @@ class Result:
         paths = {"metrics": write_json(out / "metrics.json", {**self.metrics, "options": asdict(self.options)})}
         paths["history"] = write_json(out / "history.json", self.history.as_dict())
         with atomic_path(out / "model.pt") as tmp:
+            lo, hi = self.problem.domain.bounds
             torch.save({"state_dict": self.model.state_dict(), "architecture": self.metrics["architecture"],
-                        "options": asdict(self.options)}, tmp)
+                        "options": asdict(self.options), "bounds": (list(map(float, lo)), list(map(float, hi)))},
+                       tmp)
         paths["model"] = out / "model.pt"
         paths["vtu"] = self.export(out / "solution.vtu", resolution)
         if plots:
@@ -165,3 +167,16 @@ def _json_default(o):
     if isinstance(o, Path):
         return str(o)
     return str(o)
+
+
+def load_model(path, device: str = "cpu"):
+    """Rebuild the trained network saved as ``model.pt`` by :meth:`Result.save`."""
+    from .solver import SolveOptions, build_model, resolve_device
+
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    o = SolveOptions(**saved["options"])
+    o.levels = None  # the saved network is the one of the last level, on grid o.grid
+    dtype = torch.float64 if o.dtype == "float64" else torch.float32
+    net = build_model(o, saved["bounds"], dtype, resolve_device(device))
+    net.load_state_dict(saved["state_dict"])
+    return net

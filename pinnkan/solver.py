@@ -25,6 +25,8 @@ MODELS = ("kan", "mlp")
 SAMPLERS = ("sobol", "halton", "uniform")
 OPTIMIZERS = ("auto", "lbfgs", "lm")
 LM_MAX_PARAMS = 3000  # "auto" picks Levenberg-Marquardt for KANs up to this size
+# KAN default: multilevel on these grids (chosen by measurement, docs/benchmarks.md)
+DEFAULT_LEVELS = {1: (5, 10, 20, 40), 2: (5, 10, 20, 40), 3: (4, 8, 16)}
 
 
 @dataclass
@@ -37,6 +39,7 @@ class SolveOptions:
     degree: int = 3
     levels: list[int] | None = None
     spline_basis: str = "bspline"
+    free_knots: bool = False
     activation: str = "tanh"
     adam_steps: int | None = None
     adam_lr: float | None = None
@@ -93,10 +96,13 @@ class SolveOptions:
             if o.grid is not None and o.grid != o.levels[-1]:
                 raise OptionError(f"grid={o.grid} conflicts with levels {o.levels}; the last level is the grid.")
             o.grid = o.levels[-1]
+        if o.grid is None and o.levels is None and kan:
+            o.levels = list(DEFAULT_LEVELS.get(dim, DEFAULT_LEVELS[3]))
+            o.grid = o.levels[-1]
         if o.grid is None:
             o.grid = 10
         if o.adam_steps is None:
-            o.adam_steps = 500 if kan else 2000
+            o.adam_steps = 200 if kan else 2000
         if o.adam_lr is None:
             o.adam_lr = 1e-2 if kan else 1e-3
         if o.lbfgs_steps is None:
@@ -105,11 +111,14 @@ class SolveOptions:
             o.lm_steps = 400
         if o.optimizer not in OPTIMIZERS:
             raise OptionError(f"Unknown optimizer {o.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+        if o.free_knots and not kan:
+            raise OptionError("Free knots (free_knots / --free-knots) apply to KANs only.")
         if o.optimizer == "auto":
-            small = kan and kan_parameter_count(o.widths, o.grid, o.degree) <= LM_MAX_PARAMS
+            count = kan_parameter_count(o.widths, o.grid, o.degree) + (sum(o.widths[:-1]) * o.grid if o.free_knots else 0)
+            small = kan and count <= LM_MAX_PARAMS
             o.optimizer = "lm" if small else "lbfgs"
         if o.n_interior is None:
-            o.n_interior = {1: 256, 2: 1024, 3: 4096}.get(dim, 4096)
+            o.n_interior = {1: 256, 2: 2048, 3: 4096}.get(dim, 4096)
         if o.n_boundary is None:
             o.n_boundary = {1: 2, 2: 256, 3: 1024}.get(dim, 1024)
         for name in ("adam_steps", "lbfgs_steps", "lm_steps", "resample_every"):
@@ -149,7 +158,7 @@ def build_model(o: SolveOptions, bounds, dtype, device):
     """The network described by options ``o``, inputs normalised from the domain box ``bounds``."""
     if o.model == "kan":
         net = KAN(o.widths, grid=o.grid if not o.levels else o.levels[0], degree=o.degree, bounds=bounds,
-                  dtype=dtype, spline_basis=o.spline_basis)
+                  dtype=dtype, spline_basis=o.spline_basis, free_knots=o.free_knots)
     else:
         net = MLP(o.widths, activation=o.activation, bounds=bounds, dtype=dtype)
     return net.to(device)
@@ -178,6 +187,8 @@ def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
     budget = o.budget_seconds
     used = 0
     for i, g in enumerate(levels):
+        if trainer.stopped:
+            break
         if i > 0:
             trainer.refine(g)
         if budget is not None:

@@ -18,7 +18,7 @@ x, y = sp.symbols("x y")
 u = sp.Function("u")(x, y)
 v = sp.Function("v")(x, y)
 SQUARE = pk.Rectangle((-1, -1), (1, 1))
-TINY = dict(adam_steps=1, lbfgs_steps=0, n_interior=16, n_boundary=8)
+TINY = dict(adam_steps=1, lbfgs_steps=0, grid=4, optimizer="lbfgs", n_interior=16, n_boundary=8)
 
 
 def _derivative_env(compiled, keys, exact, points):

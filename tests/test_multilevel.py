@@ -103,3 +103,19 @@ def test_explicit_lm_on_third_derivatives_is_rejected_before_training():
         pk.solve(problem, optimizer="lm", adam_steps=1, lm_steps=1, n_interior=16)
     auto = pk.solve(problem, adam_steps=1, lbfgs_steps=1, n_interior=16)
     assert auto.options.optimizer == "lbfgs"
+
+
+def test_saved_multilevel_model_loads_back_with_identical_predictions(tmp_path):
+    r = _solve(levels=[3, 6], optimizer="lm", lm_steps=6, free_knots=True)
+    r.save(tmp_path, plots=False)
+    net = pk.load_model(tmp_path / "model.pt")
+    pts = POISSON.domain.evaluation_points(300)
+    with torch.no_grad():
+        again = net(torch.as_tensor(pts)).numpy()
+    assert "free knots" in r.metrics["architecture"] and net.grid == 6
+    assert abs(again - r.predict(pts)).max() == 0.0
+
+
+def test_free_knots_option_is_for_kans_only():
+    with pytest.raises(pk.OptionError, match="KANs only"):
+        pk.solve(POISSON, model="mlp", free_knots=True)

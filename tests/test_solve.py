@@ -166,7 +166,8 @@ def test_same_seed_gives_identical_results_in_process_and_in_a_subprocess(tmp_pa
 def test_compare_writes_markdown_json_and_png(tmp_path):
     from matplotlib.image import imread
 
-    code, stdout, stderr = run_main(["compare", POISSON, *TINY, "--out", tmp_path])
+    code, stdout, stderr = run_main(["compare", POISSON, *TINY, "--grid", "10", "--optimizer", "lbfgs",
+                                     "--out", tmp_path])
     assert code == 0, stderr
     md = (tmp_path / "compare.md").read_text()
     report = json.loads((tmp_path / "compare.json").read_text())
@@ -212,7 +213,7 @@ def _params(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-SMALL = dict(n_interior=128, n_boundary=32, seed=3)
+SMALL = dict(n_interior=128, n_boundary=32, seed=3, grid=5, optimizer="lbfgs")
 
 
 def test_nan_during_adam_restores_the_last_finite_model(monkeypatch):

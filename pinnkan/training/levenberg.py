@@ -87,11 +87,14 @@ class LevenbergMarquardt:
 
     lam starts at ``lam0``; after an accepted step lam /= 3 (at least ``lam_min``), after a
     rejected one lam *= 4 and the step is solved again with the same Jacobian, up to
-    ``max_tries`` times.
+    ``max_tries`` times. The scaling D is the running maximum of diag(J^T J) (More's choice):
+    parameters whose Jacobian columns are momentarily tiny (spline cells that no point reaches)
+    stay damped instead of taking huge steps.
     """
 
     def __init__(self, lam0: float = 1e-3, lam_min: float = 1e-12, lam_max: float = 1e10, max_tries: int = 8):
         self.lam, self.lam_min, self.lam_max, self.max_tries = lam0, lam_min, lam_max, max_tries
+        self.scale = None
 
     def step(self, model, compiled, data, weights) -> tuple[float, bool]:
         """One iteration; returns (loss after the iteration, whether a step was accepted)."""
@@ -99,7 +102,10 @@ class LevenbergMarquardt:
         loss = float(R @ R)
         g = J.T @ R
         H = J.T @ J
-        d = torch.diagonal(H).clamp_min(1e-12 * float(torch.diagonal(H).max().clamp_min(1e-300)))
+        diag = torch.diagonal(H)
+        self.scale = diag.clone() if self.scale is None or self.scale.shape != diag.shape \
+            else torch.maximum(self.scale, diag)
+        d = self.scale.clamp_min(1e-6 * float(self.scale.mean().clamp_min(1e-300)))
         theta = flat_parameters(model)
         for _ in range(self.max_tries):
             A = H + torch.diag(self.lam * d)

@@ -55,7 +55,7 @@ class TrainConfig:
     budget_seconds: float | None = None
     n_validation: int = 2000
     plateau_window: int = 10
-    plateau_tol: float = 0.01
+    plateau_tol: float = 0.05
     progress: bool = False
     weights: dict = field(default_factory=dict)
 
