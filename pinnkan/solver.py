@@ -40,6 +40,7 @@ class SolveOptions:
     levels: list[int] | None = None
     spline_basis: str = "bspline"
     free_knots: bool = False
+    resample_levels: bool = False
     activation: str = "tanh"
     adam_steps: int | None = None
     adam_lr: float | None = None
@@ -177,8 +178,8 @@ def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
     grid in turn, with an exact refinement (same function, same loss) between levels and fresh
     optimizer state at each level. The second-phase steps are shared out over the levels; a
     level that reaches a loss plateau (see ``TrainConfig.plateau_tol``) ends early and leaves
-    its unused steps to the later levels. With a time budget, level i ends at the fraction
-    (i + 1) / n_levels of it.
+    its unused steps to the later levels; on the last level a plateau three times as long
+    ends the run. With a time budget, level i ends at the fraction (i + 1) / n_levels of it.
     """
     levels = o.levels or [o.grid]
     n = len(levels)
@@ -196,7 +197,9 @@ def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
         if i == 0:
             trainer.adam(o.adam_steps, o.adam_lr)
         share = (total - used) // (n - i)
-        used += phase(share, stop_on_plateau=i < n - 1)
+        last = i == n - 1
+        window = (3 * trainer.config.plateau_window if o.optimizer == "lm" else 6) if last else None
+        used += phase(share, stop_on_plateau=True, window=window)
     trainer.config.budget_seconds = budget
 
 
@@ -260,7 +263,7 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         adam_steps=o.adam_steps, adam_lr=o.adam_lr, lbfgs_steps=o.lbfgs_steps,
         n_interior=o.n_interior, n_boundary=o.n_boundary, sampler=o.sampler,
         resample_every=o.resample_every, log_every=o.log_every, budget_seconds=o.budget_seconds,
-        progress=o.progress, weights=dict(o.weights),
+        progress=o.progress, weights=dict(o.weights), resample_levels=o.resample_levels,
     )
     trainer = Trainer(compiled, net, engine, sampler, config, validation)  # samples and checks data
     t0 = time.perf_counter()

@@ -368,7 +368,7 @@ def test_unknown_model_value_still_exits_2_before_training(tmp_path):
 
 
 @pytest.mark.parametrize("argv, facts", [
-    (["--steps", "1,2,3"], ["--steps takes ADAM or ADAM,LBFGS"]),
+    (["--steps", "1,2,3"], ["--steps takes ADAM or ADAM,SECOND"]),
     (["--weight", "nonsense=2"], ["nonsense", "not terms of problem 'poisson2d'"]),
     (["--levels", "4,3"], ["Levels [4, 3] must be positive and strictly increasing"]),
 ])

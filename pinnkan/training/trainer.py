@@ -54,6 +54,7 @@ class TrainConfig:
     log_every: int = 50
     budget_seconds: float | None = None
     n_validation: int = 2000
+    resample_levels: bool = False
     plateau_window: int = 10
     plateau_tol: float = 0.05
     progress: bool = False
@@ -154,7 +155,10 @@ class Trainer:
         """Start the next level: replace the KAN by its exact refinement on ``new_grid``.
 
         The refined model computes the same function (knot insertion), so the loss is unchanged
-        at the level change; optimizer state is not carried over (each phase builds its own).
+        at the level change (logged as a "refine" entry); optimizer state is not carried over
+        (each phase builds its own). With ``resample_levels`` the next level then trains on
+        freshly drawn collocation points, which keeps the finer levels from fitting the points
+        instead of the PDE.
         """
         self.model = self.model.refine(new_grid)
         self._good_state = copy.deepcopy(self.model.state_dict())
@@ -162,6 +166,8 @@ class Trainer:
         self.history.level_starts.append(self.step)
         loss, parts = self.loss()
         self._log("refine", float(loss.detach()), parts)
+        if self.config.resample_levels:
+            self.data = self._sample()
 
     @property
     def stopped(self) -> bool:
@@ -204,7 +210,7 @@ class Trainer:
                 self._bar.close()
             self._bar = None
 
-    def lbfgs(self, steps: int, stop_on_plateau: bool = False) -> int:
+    def lbfgs(self, steps: int, stop_on_plateau: bool = False, window: int | None = None) -> int:
         """``steps`` L-BFGS iterations (strong Wolfe line search) on fixed collocation points.
 
         Iterations run in chunks of ``log_every`` inside one ``optimizer.step`` call, so no
@@ -251,7 +257,7 @@ class Trainer:
                 losses.append(value)
                 if taken == 0:
                     break  # converged to the tolerances: no further progress possible
-                if stop_on_plateau and plateaued(losses, 2, c.plateau_tol):
+                if stop_on_plateau and plateaued(losses, window or 2, c.plateau_tol):
                     break
         finally:
             if self._bar is not None:
@@ -259,11 +265,11 @@ class Trainer:
             self._bar = None
         return done
 
-    def lm(self, steps: int, stop_on_plateau: bool = False) -> int:
+    def lm(self, steps: int, stop_on_plateau: bool = False, window: int | None = None) -> int:
         """Up to ``steps`` Levenberg-Marquardt iterations on fixed collocation points
         (:mod:`pinnkan.training.levenberg`). Stops early when no step lowers the loss, or, with
         ``stop_on_plateau``, when the loss fell by less than ``plateau_tol`` over the last
-        ``plateau_window`` iterations. Returns the number of iterations taken."""
+        ``window`` (default ``plateau_window``) iterations. Returns the iterations taken."""
         from .levenberg import LevenbergMarquardt, check_supported
 
         if steps <= 0 or self.stopped or self.out_of_budget():
@@ -285,7 +291,7 @@ class Trainer:
                 losses.append(value)
                 if self._bar is not None:
                     self._bar.update(1)
-                plateau = stop_on_plateau and plateaued(losses, c.plateau_window, c.plateau_tol)
+                plateau = stop_on_plateau and plateaued(losses, window or c.plateau_window, c.plateau_tol)
                 last = i == steps - 1 or not accepted or plateau or self.out_of_budget()
                 if i % max(1, c.log_every // 10) == 0 or last:
                     self._log_current("lm")
