@@ -93,6 +93,15 @@ def elementwise(J: torch.Tensor, f, d: int, pairs: list[Pair]) -> torch.Tensor:
 
 def kan_layer(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> torch.Tensor:
     """Jet through one KAN layer. J: (N, S, in) -> (N, S, out)."""
+    out = kan_basis_jet(J, layer, d, pairs).flatten(2) @ layer.coef.flatten(1).T   # (N, S, out)
+    if layer.base == "silu":
+        out = out + elementwise(J, _silu, d, pairs) @ layer.w_base.T
+    return out
+
+
+def kan_basis_jet(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> torch.Tensor:
+    """Jets of the layer's basis functions at its inputs: Z (N, S, in, G+k), so that the spline
+    part of the layer's output jet is Z.flatten(2) @ coef.flatten(1).T (linear in coef)."""
     v, g, h = J[:, 0], J[:, 1:1 + d], J[:, 1 + d:]
     B0 = layer.basis(v)                                  # (N, in, G+k)
     B1 = layer.basis(v, 1)
@@ -102,11 +111,7 @@ def kan_layer(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> to
         a = [p[0] for p in pairs]
         b = [p[1] for p in pairs]
         rows.append(B2[:, None] * (g[:, a] * g[:, b])[..., None] + B1[:, None] * h[..., None])
-    Z = torch.cat(rows, dim=1)                          # (N, S, in, G+k)
-    out = Z.flatten(2) @ layer.coef.flatten(1).T        # (N, S, out)
-    if layer.base == "silu":
-        out = out + elementwise(J, _silu, d, pairs) @ layer.w_base.T
-    return out
+    return torch.cat(rows, dim=1)                       # (N, S, in, G+k)
 
 
 def jet_forward(model, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:

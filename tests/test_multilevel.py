@@ -119,3 +119,17 @@ def test_saved_multilevel_model_loads_back_with_identical_predictions(tmp_path):
 def test_free_knots_option_is_for_kans_only():
     with pytest.raises(pk.OptionError, match="KANs only"):
         pk.solve(POISSON, model="mlp", free_knots=True)
+
+
+@pytest.mark.parametrize("widths, basis", [([2, 4, 3, 1], "bspline"), ([2, 5, 1], "relu")])
+def test_structured_kan_jacobian_equals_per_point_autograd(widths, basis, monkeypatch):
+    import pinnkan.training.levenberg as lev
+
+    torch.manual_seed(5)
+    compiled, data = _data(POISSON, 96, 24)
+    model = pk.KAN(widths, grid=5, bounds=POISSON.domain.bounds, spline_basis=basis)
+    R1, J1 = lev.residual_and_jacobian(model, compiled, data, {"equation 1": 2.0})
+    monkeypatch.setattr(lev, "_plain_kan", lambda m: False)  # force the per-point vmap(jacrev) path
+    R2, J2 = lev.residual_and_jacobian(model, compiled, data, {"equation 1": 2.0})
+    assert torch.allclose(R1, R2, rtol=0, atol=1e-13)
+    assert torch.allclose(J1, J2, rtol=0, atol=1e-11 * float(J2.abs().max()))
