@@ -153,7 +153,7 @@ def write_report(report: dict, out_dir) -> dict[str, Path]:
     series = {}
     for r in report["runs"]:
         if r["history"]["worst_rel_l2"]:
-            label = f"{r['model'].upper()} {r['architecture']}"
+            label = r["architecture"]
             series.setdefault(label, []).append((r["history"]["time"], r["history"]["worst_rel_l2"]))
     if series:
         paths["png"] = plot_error_vs_time(series, out / "compare.png", title=f"{report['problem']}: error vs time")

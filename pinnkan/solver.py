@@ -103,7 +103,7 @@ class SolveOptions:
         if o.grid is None:
             o.grid = 10
         if o.adam_steps is None:
-            o.adam_steps = 200 if kan else 2000
+            o.adam_steps = 200 if kan else 500
         if o.adam_lr is None:
             o.adam_lr = 1e-2 if kan else 1e-3
         if o.lbfgs_steps is None:
@@ -275,7 +275,7 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
     metrics.update({
         "problem": problem.name,
         "model": o.model,
-        "architecture": trainer.model.describe(),
+        "architecture": trainer.model.describe() + (f", levels {','.join(map(str, o.levels))}" if o.levels else ""),
         "n_params": int(trainer.model.n_params),
         "wall_time_s": wall,
         "steps": trainer.step,
