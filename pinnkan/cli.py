@@ -79,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
     _common(s)
     s.add_argument("--model", default="kan", choices=["kan", "mlp"])
     s.add_argument("--levels", type=_ints, metavar="G1,G2,...", help="multilevel KAN: train on these grids in turn")
+    s.add_argument("--resample-levels", action="store_true",
+                   help="multilevel KAN: fresh collocation points after each refinement")
     s.add_argument("--resolution", type=int, metavar="R", help="export mesh resolution")
     s.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     c = sub.add_parser("compare", help="KAN-PINN against MLP-PINN on the same points and budget")
@@ -147,6 +149,8 @@ def run_solve(args) -> int:
     options = _with_hidden(problem, _options(args), args.width)
     if args.levels:
         options["levels"] = args.levels
+    if args.resample_levels:
+        options["resample_levels"] = True
     if args.budget_seconds is not None:
         options["budget_seconds"] = args.budget_seconds
     out = _prepare_out(Path(args.out or f"runs/{problem.name}-{args.model}"))

@@ -271,26 +271,31 @@ def _check_finite(compiled: CompiledProblem, loc: str) -> None:
     ex = compiled.exact_values(pts)
     if ex is not None:
         for f in compiled.exact:
-            bad = ~torch.isfinite(ex[:, f])
-            if bad.any():
-                p = pts[bad.nonzero()[0, 0]].tolist()
+            at = _first_nonfinite(compiled, ex[:, f], pts)
+            if at is not None:
                 raise ProblemError(
                     f"In {loc}, the exact solution of {compiled.field_names[f]} is not finite at "
-                    f"{dict(zip(compiled.coordinates, p))}; fix the expression (division by zero, log "
-                    "of a non-positive number, ...) or leave exact= out."
+                    f"{at}; fix the expression (division by zero, log of a non-positive number, ...) "
+                    "or leave exact= out."
                 )
+
+
+def _first_nonfinite(compiled: CompiledProblem, values: torch.Tensor, pts: torch.Tensor) -> dict | None:
+    """{coordinate: value} of the first point where ``values`` (N,) is not finite, else None."""
+    bad = ~torch.isfinite(values)
+    if not bad.any():
+        return None
+    return dict(zip(compiled.coordinates, pts[bad.nonzero()[0, 0]].tolist()))
 
 
 def check_boundary_data(compiled: CompiledProblem, term: Term, points: np.ndarray) -> None:
     """Reject a boundary value or flux that is not finite at the sampled points (m, d)."""
     pts = torch.as_tensor(points, dtype=torch.float64)
     env = {c: pts[:, i] for i, c in enumerate(compiled.coordinates)}
-    values = term.data(env)
-    bad = ~torch.isfinite(values)
-    if bad.any():
-        p = pts[bad.nonzero()[0, 0]].tolist()
+    at = _first_nonfinite(compiled, term.data(env), pts)
+    if at is not None:
         raise ProblemError(
             f"In {where(compiled.problem)}, the prescribed value of {term.label} is not finite at "
-            f"{dict(zip(compiled.coordinates, p))}; fix the expression or restrict the condition "
-            "with on=... so that it avoids that point."
+            f"{at}; fix the expression or restrict the condition with on=... so that it avoids "
+            "that point."
         )

@@ -149,14 +149,7 @@ def _compile(expr, what: str, tol: float):
         a, b = args
         return lambda env: torch.atan2(_tensorize(a(env), env), _tensorize(b(env), env))
     if func in (sp.Min, sp.Max):
-        op = torch.minimum if func is sp.Min else torch.maximum
-
-        def minmax(env):
-            out = _tensorize(args[0](env), env)
-            for a in args[1:]:
-                out = op(out, _tensorize(a(env), env))
-            return out
-        return minmax
+        return _fold(args, torch.minimum if func is sp.Min else torch.maximum, _tensorize)
     if func is sp.Heaviside:
         a = args[0]
         half = float(expr.args[1]) if len(expr.args) > 1 else 0.5
@@ -174,14 +167,7 @@ def _compile(expr, what: str, tol: float):
         op = ops[func]
         return lambda env: op(_tensorize(a(env), env) - _tensorize(b(env), env))
     if isinstance(expr, (sp.And, sp.Or)):
-        combine = torch.logical_and if isinstance(expr, sp.And) else torch.logical_or
-
-        def logic(env):
-            out = _tensorize_bool(args[0](env), env)
-            for a in args[1:]:
-                out = combine(out, _tensorize_bool(a(env), env))
-            return out
-        return logic
+        return _fold(args, torch.logical_and if isinstance(expr, sp.And) else torch.logical_or, _tensorize_bool)
     if isinstance(expr, sp.Not):
         return lambda env: torch.logical_not(_tensorize_bool(args[0](env), env))
     raise ProblemError(
@@ -190,6 +176,18 @@ def _compile(expr, what: str, tol: float):
         "hyperbolic functions and their inverses, Abs, sign, erf, floor, ceiling, Min, Max, "
         "Heaviside, Piecewise; rewrite the expression with these."
     )
+
+
+def _fold(args, op, convert):
+    """node(env) = op(...op(op(a0, a1), a2)..., an), each argument converted to a tensor."""
+
+    def fold(env):
+        out = convert(args[0](env), env)
+        for a in args[1:]:
+            out = op(out, convert(a(env), env))
+        return out
+
+    return fold
 
 
 def _piecewise(expr, what: str, tol: float):
