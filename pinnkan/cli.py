@@ -63,6 +63,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/<problem>-<model> for solve, "
                    "runs/<problem>-compare for compare)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for torch (default: torch's choice; 1 is often fastest for small "
+                        "networks on a busy machine)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -192,6 +195,12 @@ def run_compare(args) -> int:
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.threads is not None:
+            if args.threads < 1:
+                raise OptionError(f"--threads must be at least 1, got {args.threads}.")
+            import torch
+
+            torch.set_num_threads(args.threads)
         return run_solve(args) if args.command == "solve" else run_compare(args)
     except PinnkanError as exc:
         print(f"pinnkan: error: {exc}", file=sys.stderr)

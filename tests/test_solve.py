@@ -371,6 +371,8 @@ def test_unknown_model_value_still_exits_2_before_training(tmp_path):
     (["--steps", "1,2,3"], ["--steps takes ADAM or ADAM,SECOND"]),
     (["--weight", "nonsense=2"], ["nonsense", "not terms of problem 'poisson2d'"]),
     (["--levels", "4,3"], ["Levels [4, 3] must be positive and strictly increasing"]),
+    (["--threads", "0"], ["--threads must be at least 1"]),
+    (["--levels", "4,6"], ["Level grid 6 is not a refinement of grid 4"]),
 ])
 def test_bad_option_values(tmp_path, argv, facts):
     code, _, stderr = run_main(["solve", POISSON, *TINY, *argv, "--out", tmp_path / "o"])
