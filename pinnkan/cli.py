@@ -41,8 +41,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--degree", type=int, default=3, metavar="K", help="KAN spline degree (default 3)")
     p.add_argument("--basis", default="bspline", choices=["bspline", "relu"],
                    help="KAN spline basis trained: bspline (default, preconditioned) or relu (power-ReLU)")
-    p.add_argument("--engine", default="jet", choices=["jet", "autograd"],
-                   help="input-derivative engine: jet (forward mode, default) or autograd (reference)")
+    p.add_argument("--engine", default="autograd", choices=["jet", "autograd"],
+                   help="input-derivative engine for the loss: autograd (nested reverse mode, default) "
+                        "or jet (forward-mode jets)")
     p.add_argument("--activation", default="tanh", help="MLP activation: tanh, sin, silu, gelu (default tanh)")
     p.add_argument("--steps", type=_ints, metavar="ADAM[,SECOND]",
                    help="optimizer steps: Adam, then the second optimizer (L-BFGS or Levenberg-Marquardt)")

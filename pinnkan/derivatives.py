@@ -121,9 +121,11 @@ def _pair(alpha: tuple[int, ...]) -> tuple[int, int]:
 ENGINES = {"autograd": AutogradEngine, "jet": JetEngine}
 
 
-def get_engine(name: str = "jet"):
-    """Return a derivative engine by name: ``"jet"`` (default; forward-mode, falls back to
-    autograd where it does not apply) or ``"autograd"`` (nested reverse mode, the reference)."""
+def get_engine(name: str = "autograd"):
+    """Return a derivative engine by name: ``"autograd"`` (default; nested reverse mode, the
+    reference and, for the loss and its gradient, the faster one on CPU: see
+    docs/performance.md) or ``"jet"`` (forward mode; falls back to autograd where it does not
+    apply)."""
     from .errors import OptionError
 
     if name not in ENGINES:

@@ -56,7 +56,7 @@ class SolveOptions:
     device: str = "cpu"
     dtype: str = "float64"
     seed: int = 0
-    engine: str = "jet"
+    engine: str = "autograd"
     progress: bool = False
     log_every: int = 50
     n_eval: int = 10000

@@ -1,0 +1,81 @@
+"""Where the time of one training step goes, on poisson2d.
+
+    python benchmarks/profile_step.py [--points 2048] [--repeat 10]
+
+Times, per network: one loss evaluation plus backward pass with each derivative engine (nested
+autograd, the reference, and forward-mode jets), and the parts of one Levenberg-Marquardt
+iteration (Jacobian, J^T J, Cholesky solve, one trial residual). Median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import pinnkan as pk
+from pinnkan.compile import compile_problem
+from pinnkan.derivatives import AutogradEngine, JetEngine
+from pinnkan.sampling import CollocationSampler
+from pinnkan.training.levenberg import residual_and_jacobian
+from pinnkan.training.loss import sample_points, total_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_ms(fn, repeat):
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--points", type=int, default=2048)
+    ap.add_argument("--repeat", type=int, default=10)
+    args = ap.parse_args(argv)
+    problem = pk.load_problem(ROOT / "problems" / "poisson2d.py")
+    compiled = compile_problem(problem)
+    data = sample_points(compiled, CollocationSampler(problem.domain), args.points, 256,
+                         torch.float64, torch.device("cpu"))
+    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}; "
+          f"{args.points} interior + 256 boundary points, float64\n")
+    print("| network | params | loss+backward, autograd (ms) | loss+backward, jets (ms) | speed-up |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    torch.manual_seed(0)
+    nets = [pk.KAN([2, 10, 1], grid=g, bounds=problem.domain.bounds) for g in (5, 10, 20, 40)]
+    nets.append(pk.MLP([2, 50, 50, 50, 1], bounds=problem.domain.bounds))
+    for net in nets:
+        def step(engine):
+            net.zero_grad()
+            loss, _ = total_loss(compiled, net, engine, data)
+            loss.backward()
+        a = median_ms(lambda: step(AutogradEngine()), args.repeat)
+        j = median_ms(lambda: step(JetEngine()), args.repeat)
+        print(f"| {net.describe()} | {net.n_params} | {a:.1f} | {j:.1f} | {a / j:.1f}x |", flush=True)
+    print("\n| KAN [2, 10, 1] | Jacobian (ms) | J^T J (ms) | Cholesky (ms) | trial residual (ms) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for net in nets[:-1]:
+        R, J = residual_and_jacobian(net, compiled, data, {})
+        H = J.T @ J + 1e-6 * torch.eye(J.shape[1], dtype=J.dtype)
+        jac = median_ms(lambda: residual_and_jacobian(net, compiled, data, {}), args.repeat)
+        jtj = median_ms(lambda: J.T @ J, args.repeat)
+        rhs = torch.ones(H.shape[0], 1, dtype=H.dtype)
+        chol = median_ms(lambda: torch.cholesky_solve(rhs, torch.linalg.cholesky(H)), args.repeat)
+        res = median_ms(lambda: residual_and_jacobian(net, compiled, data, {}, with_jacobian=False), args.repeat)
+        print(f"| grid {net.grid} ({net.n_params} params, J {tuple(J.shape)}) | {jac:.1f} | {jtj:.1f} | "
+              f"{chol:.1f} | {res:.1f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
