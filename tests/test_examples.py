@@ -54,3 +54,19 @@ def test_documented_example_defines_a_consistent_problem(block):
     compile_problem(problem)
     if problem.exact and set(problem.exact) == set(problem.fields):
         assert _residual_at_exact(problem) < 1e-9
+
+
+def test_quickstart_example_runs_and_writes_its_outputs(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    p = subprocess.run([sys.executable, str(ROOT / "examples" / "quickstart.py"), "--quick", "--out", str(tmp_path)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert [lv["grid"] for lv in metrics["levels"]] == [5, 10, 20]
+    assert metrics["rel_l2"]["u"] < 0.5 and (tmp_path / "solution.vtu").stat().st_size > 1000
+    assert f"rel_l2[u]={metrics['rel_l2']['u']:.2e}" in p.stdout
