@@ -22,7 +22,6 @@ gradient of a loss built from any slot.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from .networks.kan import KAN, KANLayer
 from .networks.mlp import MLP, BoxNormalization

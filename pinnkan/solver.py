@@ -20,6 +20,7 @@ from .problem import Problem
 from .result import Result
 from .sampling import CollocationSampler
 from .training import TrainConfig, Trainer
+from .training.schedule import kan_parameter_count, level_summary, run_schedule
 
 MODELS = ("kan", "mlp")
 SAMPLERS = ("sobol", "halton", "uniform")
@@ -163,62 +164,6 @@ def build_model(o: SolveOptions, bounds, dtype, device):
     else:
         net = MLP(o.widths, activation=o.activation, bounds=bounds, dtype=dtype)
     return net.to(device)
-
-
-def split(total: int, parts: int) -> list[int]:
-    """Split ``total`` steps into ``parts`` near-equal shares (earlier shares get the remainder)."""
-    q, r = divmod(total, parts)
-    return [q + (i < r) for i in range(parts)]
-
-
-def run_schedule(trainer: Trainer, o: SolveOptions) -> None:
-    """Adam, then the second-phase optimizer (L-BFGS or Levenberg-Marquardt).
-
-    Multilevel (``o.levels``): Adam on the coarsest grid only; then the second optimizer on each
-    grid in turn, with an exact refinement (same function, same loss) between levels and fresh
-    optimizer state at each level. The second-phase steps are shared out over the levels; a
-    level that reaches a loss plateau (see ``TrainConfig.plateau_tol``) ends early and leaves
-    its unused steps to the later levels; on the last level a plateau three times as long
-    ends the run. With a time budget, level i ends at the fraction (i + 1) / n_levels of it.
-    """
-    levels = o.levels or [o.grid]
-    n = len(levels)
-    total = o.lm_steps if o.optimizer == "lm" else o.lbfgs_steps
-    phase = trainer.lm if o.optimizer == "lm" else trainer.lbfgs
-    budget = o.budget_seconds
-    used = 0
-    for i, g in enumerate(levels):
-        if trainer.stopped:
-            break
-        if i > 0:
-            trainer.refine(g)
-        if budget is not None:
-            trainer.config.budget_seconds = budget * (i + 1) / n
-        if i == 0:
-            trainer.adam(o.adam_steps, o.adam_lr)
-        share = (total - used) // (n - i)
-        last = i == n - 1
-        window = (3 * trainer.config.plateau_window if o.optimizer == "lm" else 6) if last else None
-        used += phase(share, stop_on_plateau=True, window=window)
-    trainer.config.budget_seconds = budget
-
-
-def kan_parameter_count(widths, grid: int, degree: int) -> int:
-    """sum over layers of in * out * (grid + degree)."""
-    return sum(a * b * (grid + degree) for a, b in zip(widths[:-1], widths[1:]))
-
-
-def level_summary(history, grids: list[int]) -> list[dict]:
-    """Per level: its grid, the last logged step, loss and validation errors of that level."""
-    out = []
-    for i, g in enumerate(grids):
-        idx = [j for j, lv in enumerate(history.level) if lv == i]
-        if not idx:
-            break
-        j = idx[-1]
-        out.append({"grid": g, "step": history.step[j], "time_s": history.time[j], "loss": history.loss[j],
-                    "rel_l2": {k: v[j] for k, v in history.error.items()}})
-    return out
 
 
 def solve(problem: Problem, model: str = "kan", **options) -> Result:
