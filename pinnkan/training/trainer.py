@@ -56,7 +56,7 @@ class TrainConfig:
     n_validation: int = 2000
     resample_levels: bool = False
     plateau_window: int = 10
-    plateau_tol: float = 0.05
+    plateau_tol: float = 0.02
     progress: bool = False
     weights: dict = field(default_factory=dict)
 
