@@ -33,7 +33,7 @@ def bspline_to_relu_matrix(knots: torch.Tensor, degree: int) -> torch.Tensor:
     if n < 1 or not bool((t[1:] > t[:-1]).all()):
         raise OptionError("The power-ReLU change of basis needs strictly increasing knots "
                           f"(at least degree + 2 of them); got {t.tolist()}.")
-    A = torch.zeros(n, n, dtype=torch.float64)
+    A = torch.zeros(n, n, dtype=torch.float64, device=t.device)
     for i in range(n):
         span = t[i + k + 1] - t[i]
         for j in range(k + 2):
