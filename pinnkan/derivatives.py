@@ -89,33 +89,15 @@ class JetEngine:
         self.fallback = AutogradEngine()
 
     def __call__(self, model: Callable, x: torch.Tensor, keys: Iterable[Key], create_graph: bool = True):
-        from .jets import jet_forward, supports
+        from .jets import jet_forward, read_jet, second_order_pairs, supports
 
         keys = set(keys)
         if not supports(model) or any(order(k) > 2 for k in keys):
             return self.fallback(model, x, keys, create_graph=create_graph)
-        d = x.shape[1]
-        pairs = sorted({_pair(alpha) for _, alpha in keys if sum(alpha) == 2})
+        pairs = second_order_pairs(keys)
         with torch.set_grad_enabled(create_graph and torch.is_grad_enabled()):
             J = jet_forward(model, x, pairs)
-        slot = {p: 1 + d + i for i, p in enumerate(pairs)}
-        out = {}
-        for key in keys:
-            f, alpha = key
-            m = sum(alpha)
-            if m == 0:
-                out[key] = J[:, 0, f]
-            elif m == 1:
-                out[key] = J[:, 1 + alpha.index(1), f]
-            else:
-                out[key] = J[:, slot[_pair(alpha)], f]
-        return out
-
-
-def _pair(alpha: tuple[int, ...]) -> tuple[int, int]:
-    """The (a, b), a <= b, of a second-order multi-index."""
-    idx = [i for i, a in enumerate(alpha) for _ in range(a)]
-    return idx[0], idx[1]
+        return read_jet(J, keys, pairs)
 
 
 ENGINES = {"autograd": AutogradEngine, "jet": JetEngine}

@@ -55,6 +55,33 @@ def supports(model) -> bool:
     return isinstance(model, MLP) and model.activation in ACTIVATION_JETS
 
 
+def second_order_pairs(keys) -> list[Pair]:
+    """The sorted pairs (a, b), a <= b, of the second-order derivative keys (field, alpha)."""
+    out = set()
+    for _, alpha in keys:
+        if sum(alpha) == 2:
+            idx = [i for i, a in enumerate(alpha) for _ in range(a)]
+            out.add((idx[0], idx[1]))
+    return sorted(out)
+
+
+def read_jet(J: torch.Tensor, keys, pairs: list[Pair]) -> dict:
+    """{(field, alpha): (N,)} read off an output jet J (N, S, F) built for ``pairs``."""
+    d = J.shape[1] - 1 - len(pairs)
+    slot = {p: 1 + d + i for i, p in enumerate(pairs)}
+    out = {}
+    for key in keys:
+        f, alpha = key
+        m = sum(alpha)
+        if m == 0:
+            out[key] = J[:, 0, f]
+        elif m == 1:
+            out[key] = J[:, 1 + alpha.index(1), f]
+        else:
+            out[key] = J[:, slot[second_order_pairs([key])[0]], f]
+    return out
+
+
 def seed_jet(x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
     """Jet of the inputs themselves: value x, gradient e_a, zero second derivatives. (N, S, d)."""
     n, d = x.shape

@@ -19,7 +19,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from ..derivatives import JetEngine, order
 from ..errors import OptionError
-from ..jets import _tanh, elementwise, kan_basis_jet, normalize, seed_jet, supports
+from ..jets import _tanh, elementwise, kan_basis_jet, normalize, read_jet, second_order_pairs, seed_jet, supports
 from ..networks.kan import KAN
 
 
@@ -76,15 +76,6 @@ def _plain_kan(model) -> bool:
     return isinstance(model, KAN) and all(n.endswith(".coef") for n, _ in model.named_parameters())
 
 
-def _pairs(keys) -> list[tuple[int, int]]:
-    out = set()
-    for _, alpha in keys:
-        if sum(alpha) == 2:
-            idx = [i for i, a in enumerate(alpha) for _ in range(a)]
-            out.add((idx[0], idx[1]))
-    return sorted(out)
-
-
 def _kan_residual_and_jacobian(model, compiled, data, weights):
     """R and J for a plain KAN from one forward and one backward pass per term.
 
@@ -97,7 +88,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
     last = len(model.layers) - 1
     for tp in data:
         keys = tp.term.derivatives
-        pairs = _pairs(keys)
+        pairs = second_order_pairs(keys)
         x = tp.points
         d = x.shape[1]
         J = normalize(seed_jet(x, pairs), model.normalize)
@@ -109,12 +100,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
                 out.requires_grad_(True)
             captured.append((Z.detach(), out))
             J = elementwise(out, _tanh, d, pairs) if i < last else out
-        slot = {p: 1 + d + i for i, p in enumerate(pairs)}
-        values = {}
-        for key in keys:
-            f, alpha = key
-            m = sum(alpha)
-            values[key] = J[:, 0, f] if m == 0 else J[:, 1 + alpha.index(1), f] if m == 1 else J[:, slot[_pairs([key])[0]], f]
+        values = read_jet(J, keys, pairs)
         env = compiled.env(x, values, tp.normals if tp.term.needs_normals else None)
         scale = (weights.get(tp.term.label, tp.term.weight) / x.shape[0]) ** 0.5
         r = tp.term.residual(env)

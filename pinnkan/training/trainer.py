@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -144,12 +145,23 @@ class Trainer:
             post.update({f"err_{k}": f"{v:.1e}" for k, v in errs.items()})
             self._bar.set_postfix(post, refresh=False)
 
-    def _progress(self, total: int, desc: str):
-        if not self.config.progress:
-            return None
-        from tqdm.auto import tqdm
+    @contextmanager
+    def _progress_bar(self, total: int, desc: str):
+        """A tqdm bar for one phase (when ``config.progress``), held in ``self._bar`` meanwhile."""
+        if self.config.progress:
+            from tqdm.auto import tqdm
 
-        return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+        try:
+            yield
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = None
+
+    def _advance(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
 
     def refine(self, new_grid: int) -> None:
         """Start the next level: replace the KAN by its exact refinement on ``new_grid``.
@@ -180,8 +192,7 @@ class Trainer:
             return
         opt = torch.optim.Adam(self.model.parameters(), lr=lr)
         c = self.config
-        self._bar = self._progress(steps, f"adam L{self.level}")
-        try:
+        with self._progress_bar(steps, f"adam L{self.level}"):
             for i in range(steps):
                 if warmup:
                     for g in opt.param_groups:
@@ -200,15 +211,10 @@ class Trainer:
                 loss.backward()
                 opt.step()
                 self.step += 1
-                if self._bar is not None:
-                    self._bar.update(1)
+                self._advance(1)
                 if self.out_of_budget():
                     break
             self._log_current("adam")
-        finally:
-            if self._bar is not None:
-                self._bar.close()
-            self._bar = None
 
     def lbfgs(self, steps: int, stop_on_plateau: bool = False, window: int | None = None) -> int:
         """``steps`` L-BFGS iterations (strong Wolfe line search) on fixed collocation points.
@@ -233,10 +239,9 @@ class Trainer:
             loss.backward()
             return loss
 
-        self._bar = self._progress(steps, f"lbfgs L{self.level}")
         done = 0
         losses = []
-        try:
+        with self._progress_bar(steps, f"lbfgs L{self.level}"):
             while done < steps and not self.out_of_budget():
                 for g in opt.param_groups:
                     g["max_iter"] = min(chunk, steps - done)
@@ -251,18 +256,13 @@ class Trainer:
                     return done
                 self.step += taken
                 done += taken
-                if self._bar is not None:
-                    self._bar.update(taken)
+                self._advance(taken)
                 self._log("lbfgs", value, parts)
                 losses.append(value)
                 if taken == 0:
                     break  # converged to the tolerances: no further progress possible
                 if stop_on_plateau and plateaued(losses, window or 2, c.plateau_tol):
                     break
-        finally:
-            if self._bar is not None:
-                self._bar.close()
-            self._bar = None
         return done
 
     def lm(self, steps: int, stop_on_plateau: bool = False, window: int | None = None) -> int:
@@ -277,9 +277,8 @@ class Trainer:
         check_supported(self.model, self.compiled)
         opt = LevenbergMarquardt()
         c = self.config
-        self._bar = self._progress(steps, f"lm L{self.level}")
         losses, taken = [], 0
-        try:
+        with self._progress_bar(steps, f"lm L{self.level}"):
             for i in range(steps):
                 self._good_state = copy.deepcopy(self.model.state_dict())
                 value, accepted = opt.step(self.model, self.compiled, self.data, c.weights)
@@ -289,18 +288,13 @@ class Trainer:
                 self.step += 1
                 taken += 1
                 losses.append(value)
-                if self._bar is not None:
-                    self._bar.update(1)
+                self._advance(1)
                 plateau = stop_on_plateau and plateaued(losses, window or c.plateau_window, c.plateau_tol)
                 last = i == steps - 1 or not accepted or plateau or self.out_of_budget()
                 if i % max(1, c.log_every // 10) == 0 or last:
                     self._log_current("lm")
                 if last:
                     break
-        finally:
-            if self._bar is not None:
-                self._bar.close()
-            self._bar = None
         return taken
 
     def _log_current(self, phase: str) -> None:
