@@ -1,24 +1,51 @@
 """Benchmark: every shipped problem with the package defaults, KAN-PINN and MLP-PINN.
 
     python benchmarks/shipped_problems.py [--budget-seconds 60] [--models kan,mlp] [--problems a.py,b.py]
+                                          [--jobs N] [--out results.json]
 
 Each run uses the defaults of ``pinnkan solve`` (seed 0), capped at the given wall-clock budget.
 Prints a Markdown table: problem, model, parameters, worst relative L2 error over the fields,
-max abs error, wall time, steps. The table in problems/README.md comes from this script.
+max abs error, wall time, steps (and learned parameters for inverse problems). The table in
+problems/README.md comes from this script.
+
+``--jobs N`` runs N (problem, model) pairs at a time, each in its own process with one torch
+thread, pinned to its own CPU core where ``os.sched_setaffinity`` exists: on a machine with at
+least N free cores every run sees what a one-thread run on an idle machine sees.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
 import torch
 
-import pinnkan as pk
-
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_one(path: str, model: str, budget: float) -> dict:
+    import pinnkan as pk
+
+    problem = pk.load_problem(path)
+    r = pk.solve(problem, model=model, budget_seconds=budget)
+    m = r.metrics
+    return {
+        "problem": problem.name, "model": model, "architecture": m["architecture"], "params": m["n_params"],
+        "rel_l2": max(m["rel_l2"].values()) if m.get("rel_l2") else float("nan"),
+        "max_abs": max(m["max_abs_error"].values()) if m.get("max_abs_error") else float("nan"),
+        "wall_s": m["wall_time_s"], "steps": m["steps"], "parameters": m.get("parameters", {}),
+    }
+
+
+def row(r: dict) -> str:
+    extra = "".join(f", {k}={v:.4g}" for k, v in r.get("parameters", {}).items())
+    return (f"| {r['problem']} | {r['architecture']} | {r['params']} | {r['rel_l2']:.2e}{extra} | "
+            f"{r['max_abs']:.2e} | {r['wall_s']:.1f} | {r['steps']} |")
 
 
 def main(argv=None) -> int:
@@ -26,22 +53,62 @@ def main(argv=None) -> int:
     ap.add_argument("--budget-seconds", type=float, default=60.0)
     ap.add_argument("--models", default="kan,mlp")
     ap.add_argument("--problems", default=None, help="comma-separated problem files (default: all shipped)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs at a time, one process and one core each")
+    ap.add_argument("--out", default=None, help="also write the rows as JSON here")
+    ap.add_argument("--one", nargs=2, metavar=("FILE", "MODEL"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_one(args.one[0], args.one[1], args.budget_seconds)))
+        return 0
     files = args.problems.split(",") if args.problems else sorted(str(p) for p in (ROOT / "problems").glob("*.py"))
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}; "
-          f"budget {args.budget_seconds:g} s per run\n")
-    print("| problem | model | params | rel L2 (worst field) | max abs error | time (s) | steps |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for f in files:
-        problem = pk.load_problem(f)
-        for model in args.models.split(","):
-            r = pk.solve(problem, model=model, budget_seconds=args.budget_seconds)
-            m = r.metrics
-            rel = max(m["rel_l2"].values()) if m.get("rel_l2") else float("nan")
-            mx = max(m["max_abs_error"].values()) if m.get("max_abs_error") else float("nan")
-            print(f"| {problem.name} | {m['architecture']} | {m['n_params']} | {rel:.2e} | {mx:.2e} | "
-                  f"{m['wall_time_s']:.1f} | {m['steps']} |", flush=True)
+    pairs = [(f, m) for f in files for m in args.models.split(",")]
+    print(f"machine: {platform.machine()} ({os.cpu_count()} cores), torch {torch.__version__}; budget "
+          f"{args.budget_seconds:g} s per run, {args.jobs} run(s) at a time, one torch thread each\n")
+    header = ("| problem | model | params | rel L2 (worst field) | max abs error | time (s) | steps |\n"
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    rows = []
+    if args.jobs <= 1:
+        print(header)
+        for f, m in pairs:
+            rows.append(run_one(f, m, args.budget_seconds))
+            print(row(rows[-1]), flush=True)
+    else:
+        rows = _parallel(pairs, args.budget_seconds, args.jobs)
+        print(header)
+        for r in rows:
+            print(row(r) if "error" not in r else f"| {r['problem']} | {r['model']} | error: {r['error']} |")
+    if args.out:
+        Path(args.out).write_text(json.dumps(rows, indent=1))
     return 0
+
+
+def _parallel(pairs, budget: float, jobs: int) -> list[dict]:
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(jobs))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    pending, running, done = list(enumerate(pairs)), {}, {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            i, (f, m) = pending.pop(0)
+            free = [c for c in cores if c not in {core for core, _ in running.values()}]
+            core = free[0] if free else None
+            pre = (lambda c=core: os.sched_setaffinity(0, {c})) if core is not None and hasattr(os, "sched_setaffinity") else None
+            p = subprocess.Popen([sys.executable, __file__, "--budget-seconds", str(budget), "--one", f, m],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=pre)
+            running[i] = (core, p)
+        for i, (core, p) in list(running.items()):
+            if p.poll() is not None:
+                out, err = p.communicate()
+                f, m = pairs[i]
+                try:
+                    done[i] = json.loads(out.strip().splitlines()[-1])
+                except (json.JSONDecodeError, IndexError):
+                    done[i] = {"problem": Path(f).stem, "model": m, "error": err.strip().splitlines()[-1:] }
+                del running[i]
+        if running:
+            import time
+
+            time.sleep(0.5)
+    return [done[i] for i in range(len(pairs))]
 
 
 if __name__ == "__main__":

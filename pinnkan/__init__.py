@@ -7,17 +7,20 @@
 """
 
 from .errors import OptionError, PinnkanError, ProblemError, TrainingError
-from .geometry import Box, Disk, Domain, Interval, Rectangle
+from .geometry import Box, Disk, Domain, Interval, MeshDomain, Polygon, Rectangle
 from .loading import load_problem
 from .networks import KAN, MLP
-from .problem import Condition, Dirichlet, Neumann, Problem
+from .geometry.spacetime import SpaceTime
+from .problem import (Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem,
+                      Robin)
 from .result import Result, load_model
 from .solver import SolveOptions, solve
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Box", "Condition", "Dirichlet", "Disk", "Domain", "Interval", "KAN", "MLP", "Neumann",
-    "OptionError", "PinnkanError", "Problem", "ProblemError", "Rectangle", "Result",
-    "SolveOptions", "TrainingError", "load_model", "load_problem", "solve",
+    "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Equation", "Initial", "Interface", "Interval", "KAN", "MLP", "MeshDomain",
+    "Neumann", "OptionError", "Periodic", "PinnkanError", "Polygon", "Problem", "ProblemError", "Rectangle",
+    "Result", "Robin", "SolveOptions", "SpaceTime", "TrainingError", "load_model", "load_problem",
+    "solve",
 ]

@@ -63,6 +63,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/<problem>-<model> for solve, "
                    "runs/<problem>-compare for compare)")
+    p.add_argument("--rad", action="store_true",
+                   help="residual-based adaptive resampling (RAD) of the interior points at each level start")
+    p.add_argument("--balance", default="none", choices=["none", "grad"],
+                   help="loss balancing: grad = learning-rate annealing of the condition weights at each level start")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch (default: torch's choice; 1 is often fastest for small "
@@ -87,6 +91,8 @@ def parser() -> argparse.ArgumentParser:
                    help="multilevel KAN: fresh collocation points after each refinement")
     s.add_argument("--resolution", type=int, metavar="R", help="export mesh resolution")
     s.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    s.add_argument("--mesh", metavar="FILE", help="also write the solution on this mesh (any meshio format) "
+                   "to <out>/on_mesh.vtu")
     c = sub.add_parser("compare", help="KAN-PINN against MLP-PINN on the same points and budget")
     _common(c)
     c.add_argument("--seeds", type=int, default=1, metavar="K", help="number of seeds (default 1)")
@@ -97,7 +103,8 @@ def parser() -> argparse.ArgumentParser:
 def _options(args) -> dict:
     o = {"degree": args.degree, "activation": args.activation, "sampler": args.sampler,
          "spline_basis": args.basis, "engine": args.engine, "optimizer": args.optimizer,
-         "free_knots": args.free_knots,
+         "free_knots": args.free_knots, "balance": args.balance,
+         "adaptive_sampling": "rad" if args.rad else "none",
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
     if args.grid is not None:
@@ -157,11 +164,20 @@ def run_solve(args) -> int:
         options["resample_levels"] = True
     if args.budget_seconds is not None:
         options["budget_seconds"] = args.budget_seconds
+    if args.mesh:
+        from .mesh_io import read_volume_mesh
+
+        read_volume_mesh(args.mesh, error=OptionError)  # a missing or unusable mesh: error before training
     out = _prepare_out(Path(args.out or f"runs/{problem.name}-{args.model}"))
     result = solve(problem, model=args.model, **options)
-    result.save(out, plots=not args.no_plots, resolution=args.resolution)
+    paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
+    if args.mesh:
+        from .mesh_io import export_on_mesh
+
+        paths["on_mesh"] = export_on_mesh(result, args.mesh, out / "on_mesh.vtu")
     print(result.summary())
-    print(f"outputs: {out}/ (solution.vtu, metrics.json, history.json, model.pt{', plots' if not args.no_plots else ''})")
+    files = sorted({Path(p).name for p in paths.values()})
+    print(f"outputs: {out}/ ({', '.join(files)})")
     if result.metrics.get("stopped"):
         print(f"pinnkan: training stopped early: {result.metrics['stopped']}", file=sys.stderr)
         return 3
@@ -193,7 +209,14 @@ def run_compare(args) -> int:
     return 3 if stopped else 0
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    return f"pinnkan: warning: {message}\n"
+
+
 def main(argv=None) -> int:
+    import warnings
+
+    warnings.formatwarning = _format_warning
     args = parser().parse_args(argv)
     try:
         if args.threads is not None:

@@ -25,7 +25,7 @@ import torch
 
 from .derivatives import Key
 from .errors import ProblemError
-from .problem import Condition, Dirichlet, Neumann, Problem
+from .problem import Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem, Robin
 from .symbolic import compile_expression, compile_relation
 
 
@@ -33,11 +33,18 @@ from .symbolic import compile_expression, compile_relation
 class Term:
     """One loss term: ``weight * mean(residual**2)`` over its points.
 
-    kind: ``"interior"`` (collocation points inside the domain) or ``"boundary"``.
+    kind: where its points come from: ``"interior"`` (collocation points inside the domain),
+        ``"boundary"`` (the boundary, or the lateral surface in space-time), ``"initial"`` (the
+        slice t = t0), ``"periodic"`` (matched pairs on opposite faces) or ``"data"``
+        (the observation points of a :class:`~pinnkan.problem.Data`).
     derivatives: keys the residual needs from the derivative engine.
     residual: ``f(env) -> (N,)`` with env holding coordinate, placeholder and normal tensors.
+        A periodic term's points are (2m, d), the m "lo" points then their m "hi" partners,
+        and its residual is the (m,) difference hi - lo.
     select: for boundary terms, ``f(points (m, d) ndarray) -> bool (m,)`` choosing the part.
-    data: for boundary terms, the prescribed value/flux ``f(env of coordinates) -> (N,)``.
+    data: for boundary and initial terms, the prescribed value ``f(env of coordinates) -> (N,)``.
+    axis: for periodic terms, the index of the periodic coordinate.
+    observed: for data terms, (points (n, d), values (n,)) as numpy arrays.
     """
 
     label: str
@@ -49,6 +56,12 @@ class Term:
     select: Callable | None = None
     needs_normals: bool = False
     data: Callable | None = None
+    axis: int | None = None
+    observed: tuple | None = None
+
+    @property
+    def paired(self) -> bool:
+        return self.kind == "periodic"
 
 
 @dataclass
@@ -58,6 +71,9 @@ class CompiledProblem:
     field_names: list[str]
     terms: list[Term]
     exact: dict[int, Callable] = field(default_factory=dict)
+    parameters: dict[str, float] = field(default_factory=dict)
+    exact_parameters: dict[str, float] = field(default_factory=dict)
+    partial_exact: set = field(default_factory=set)  # fields whose exact solution is nan somewhere
 
     @property
     def dim(self) -> int:
@@ -69,11 +85,15 @@ class CompiledProblem:
 
     @property
     def conditions(self) -> list[Term]:
-        return [t for t in self.terms if t.kind == "boundary"]
+        return [t for t in self.terms if t.kind != "interior"]
 
-    def env(self, points: torch.Tensor, values: dict, normals: torch.Tensor | None = None) -> dict:
-        """Name -> tensor map for residual evaluation. points: (N, d); values from an engine."""
+    def env(self, points: torch.Tensor, values: dict, normals: torch.Tensor | None = None,
+            params: dict | None = None) -> dict:
+        """Name -> tensor map for residual evaluation. points: (N, d); values from an engine;
+        params: {parameter name: 0-dim tensor} of an inverse problem (see :func:`parameters_of`)."""
         env = {c: points[:, i] for i, c in enumerate(self.coordinates)}
+        if params:
+            env.update(params)
         for key, v in values.items():
             env[placeholder_name(self.field_names, key)] = v
         if normals is not None:
@@ -86,10 +106,17 @@ class CompiledProblem:
         if not self.exact:
             return None
         env = {c: points[:, i] for i, c in enumerate(self.coordinates)}
+        env["_nan"] = float("nan")
         cols = []
         for f in range(len(self.field_names)):
             cols.append(self.exact[f](env) if f in self.exact else torch.full_like(points[:, 0], float("nan")))
         return torch.stack(cols, dim=1)
+
+
+def parameters_of(model) -> dict:
+    """{name: 0-dim tensor} of the unknown problem parameters a model carries (may be empty)."""
+    holder = getattr(model, "problem_parameters", None)
+    return {k: v[0] for k, v in holder.items()} if holder is not None else {}
 
 
 def placeholder_name(field_names, key: Key) -> str:
@@ -114,34 +141,63 @@ def compile_problem(problem: Problem, sample_points: Callable | None = None) -> 
     names = [c.name for c in coords]
     field_names = problem.field_names
     fields = {f.func: i for i, f in enumerate(problem.fields)}
+    params = {k.name: v for k, v in (problem.parameters or {}).items()}
+    _check_parameter_names(params, names, field_names, loc)
+    symbols = set(names) | set(params)
     terms: list[Term] = []
+
+    def build(expr, what, extra=()):
+        res, keys = _substitute(expr, coords, fields, field_names, what)
+        allowed = symbols | {placeholder_name(field_names, k) for k in keys} | set(extra)
+        return compile_expression(res, allowed, what), keys
 
     weights = problem.equation_weights or [1.0] * len(problem.equations)
     for i, eq in enumerate(problem.equations):
         what = f"equation {i + 1} of {loc}"
-        expr = _residual(eq, what)
-        res, keys = _substitute(expr, coords, fields, field_names, what)
-        allowed = set(names) | {placeholder_name(field_names, k) for k in keys}
-        fn = compile_expression(res, allowed, what)
-        terms.append(Term(f"equation {i + 1}", "interior", float(weights[i]), keys, fn, expr))
+        region = eq if isinstance(eq, Equation) else None
+        expr = _residual(region.eq if region else eq, what)
+        fn, keys = build(expr, what)
+        label = (region.label if region else None) or f"equation {i + 1}"
+        weight = float(weights[i]) * (region.weight if region else 1.0)
+        select = _selection(region, names, problem.domain, what) if region else None
+        terms.append(Term(label, "interior", weight, keys, fn, expr, select))
 
     for j, cond in enumerate(problem.conditions):
         what = f"condition {j + 1} ({cond.kind} on {cond.field}) of {loc}"
-        expr, normals = _condition_residual(cond, coords, what)
-        res, keys = _substitute(expr, coords, fields, field_names, what)
-        allowed = set(names) | {placeholder_name(field_names, k) for k in keys}
-        allowed |= {f"_n{i}" for i in range(len(coords))}
-        fn = compile_expression(res, allowed, what)
-        select = _selection(cond, names, problem.domain, what)
         label = cond.label or f"{cond.kind} {j + 1}"
-        data = compile_expression(_condition_data(cond), set(names), f"prescribed value of {what}")
-        terms.append(Term(label, "boundary", cond.weight, keys, fn, expr, select, normals, data))
+        if isinstance(cond, Periodic):
+            terms.extend(_periodic_terms(cond, problem, coords, fields, field_names, label, what))
+            continue
+        if isinstance(cond, Data):
+            terms.append(_data_term(cond, problem, coords, fields, field_names, label, what))
+            continue
+        if isinstance(cond, Initial):
+            _check_initial(cond, problem, what)
+        if isinstance(cond, Interface):
+            terms.append(_interface_term(cond, problem, coords, build, label, what))
+            continue
+        expr, normals = _condition_residual(cond, coords, what)
+        fn, keys = build(expr, what, {f"_n{i}" for i in range(len(coords))})
+        select = _selection(cond, names, problem.domain, what)
+        data = compile_expression(_condition_data(cond), symbols, f"prescribed value of {what}")
+        kind = "initial" if isinstance(cond, Initial) else "boundary"
+        terms.append(Term(label, kind, cond.weight, keys, fn, expr, select, normals, data))
 
-    exact = {}
+    exact, exact_params, partial = {}, {}, set()
     for f, value in (problem.exact or {}).items():
+        if isinstance(f, sp.Symbol) and f.name in params:
+            exact_params[f.name] = float(value)
+            continue
         idx = _field_index(f, problem, loc)
-        exact[idx] = compile_expression(value, set(names), f"exact solution of {field_names[idx]} in {loc}")
-    compiled = CompiledProblem(problem, tuple(names), field_names, terms, exact)
+        what = f"exact solution of {field_names[idx]} in {loc}"
+        if isinstance(value, sp.Basic) and value.has(sp.nan):  # undefined off the field's subdomain
+            partial.add(idx)
+            value = value.xreplace({sp.nan: sp.Symbol("_nan")})
+        exact[idx] = _callable_exact(value, names, what) if _is_callable(value) \
+            else compile_expression(value, set(names) | {"_nan"}, what)
+    _check_time_derivatives(problem, terms, field_names, loc)
+    _check_parameters_used(params, terms, loc)
+    compiled = CompiledProblem(problem, tuple(names), field_names, terms, exact, params, exact_params, partial)
     _check_finite(compiled, loc)
     return compiled
 
@@ -197,15 +253,21 @@ def _condition_residual(cond: Condition, coords, what: str):
     u = cond.field
     if isinstance(cond, Dirichlet):
         return u - cond.value, False
+    if isinstance(cond, Initial):
+        return cond.expr - cond.value, False
+    normals = sp.symbols(f"_n0:{len(coords)}")
+    flux = sum(n * u.diff(c) for n, c in zip(normals, coords))
     if isinstance(cond, Neumann):
-        normals = sp.symbols(f"_n0:{len(coords)}")
-        flux = sum(n * u.diff(c) for n, c in zip(normals, coords))
         return flux - cond.flux, True
+    if isinstance(cond, Robin):
+        return cond.a * u + cond.b * flux - cond.g, True
     raise ProblemError(f"The {what} is of an unsupported kind {type(cond).__name__}.")
 
 
 def _condition_data(cond: Condition) -> sp.Expr:
-    return cond.value if isinstance(cond, Dirichlet) else cond.flux
+    if isinstance(cond, (Dirichlet, Initial)):
+        return cond.value
+    return cond.g if isinstance(cond, Robin) else cond.flux
 
 
 def _substitute(expr: sp.Expr, coords, fields: dict, field_names, what: str):
@@ -266,11 +328,21 @@ def _selection(cond: Condition, names, domain, what: str):
 def _check_finite(compiled: CompiledProblem, loc: str) -> None:
     """Evaluate exact solutions and boundary data on deterministic points; reject non-finite."""
     domain = compiled.problem.domain
-    mesh_points = domain.mesh(20)[0]  # 21 points per side: hits centres and mid-lines too
+    try:
+        mesh_points = domain.mesh(20)[0]  # 21 points per side: hits centres and mid-lines too
+    except ProblemError:  # no single mesh (space-time over 3D)
+        mesh_points = np.zeros((0, domain.dim))
     pts = torch.as_tensor(np.concatenate([domain.evaluation_points(400), mesh_points]), dtype=torch.float64)
     ex = compiled.exact_values(pts)
     if ex is not None:
         for f in compiled.exact:
+            if f in compiled.partial_exact:
+                if not bool(torch.isfinite(ex[:, f]).any()):
+                    raise ProblemError(
+                        f"In {loc}, the exact solution of {compiled.field_names[f]} is undefined (nan) "
+                        "everywhere; give it a value on the part of the domain where the field lives."
+                    )
+                continue
             at = _first_nonfinite(compiled, ex[:, f], pts)
             if at is not None:
                 raise ProblemError(
@@ -299,3 +371,149 @@ def check_boundary_data(compiled: CompiledProblem, term: Term, points: np.ndarra
             f"{at}; fix the expression or restrict the condition with on=... so that it avoids "
             "that point."
         )
+
+
+def _check_parameter_names(params: dict, names, field_names, loc: str) -> None:
+    clash = set(params) & (set(names) | set(field_names))
+    if clash:
+        raise ProblemError(
+            f"In {loc}, the parameter(s) {', '.join(sorted(clash))} have the name of a coordinate or "
+            "a field; give unknown parameters their own symbols."
+        )
+
+
+def _check_parameters_used(params: dict, terms: list[Term], loc: str) -> None:
+    used = set().union(*(t.expression.free_symbols for t in terms)) if terms else set()
+    unused = [p for p in params if sp.Symbol(p) not in used]
+    if unused:
+        raise ProblemError(
+            f"In {loc}, the parameter(s) {', '.join(unused)} appear in no equation or condition, so "
+            "nothing can determine them; use each in an equation or remove it from parameters={...}."
+        )
+
+
+def _check_initial(cond: Initial, problem: Problem, what: str) -> None:
+    t = problem.time_symbol
+    if t is None:
+        raise ProblemError(
+            f"The {what} is an initial condition, but the problem has no time; add "
+            "time=(t, t0, t1) to Problem(...) and make t the fields' last argument."
+        )
+    if isinstance(cond.expr, sp.Derivative) and any(v != t for v, _ in cond.expr.variable_count):
+        raise ProblemError(
+            f"The {what} prescribes {cond.expr}; an initial condition can hold the field or its time "
+            f"derivatives only (e.g. {cond.field}.diff({t}))."
+        )
+
+
+def _check_time_derivatives(problem: Problem, terms: list[Term], field_names, loc: str) -> None:
+    """Each field whose equations hold d^k/dt^k needs initial conditions on orders 0 .. k-1."""
+    if problem.time is None:
+        return
+    t = problem.time_symbol
+    need: dict[int, int] = {}
+    for term in terms:
+        if term.kind == "interior":
+            for f, alpha in term.derivatives:
+                need[f] = max(need.get(f, 0), alpha[-1])
+    given: dict[int, set] = {}
+    for c in problem.conditions:
+        if isinstance(c, Initial):
+            f = field_names.index(c.field.func.__name__)
+            k = sum(n for v, n in c.expr.variable_count) if isinstance(c.expr, sp.Derivative) else 0
+            given.setdefault(f, set()).add(k)
+    for f, k in need.items():
+        missing = [o for o in range(k) if o not in given.get(f, set())]
+        if missing:
+            u = f"{field_names[f]}"
+            which = " and ".join(f"pk.Initial({u}, ...)" if o == 0 else
+                                 f"pk.Initial({u}.diff({t}{', ' + str(o) if o > 1 else ''}), ...)" for o in missing)
+            raise ProblemError(
+                f"In {loc}, the field {u} has a time derivative of order {k} in the equations but no "
+                f"initial condition for order {', '.join(map(str, missing))}; add {which} to conditions."
+            )
+
+
+def _periodic_terms(cond: Periodic, problem: Problem, coords, fields, field_names, label, what) -> list[Term]:
+    """Two paired terms: the values, and the first derivatives along the coordinate, match."""
+    space = problem.spatial_domain
+    if cond.coordinate not in coords or (problem.time and cond.coordinate == problem.time_symbol):
+        raise ProblemError(
+            f"The {what} is periodic in {cond.coordinate}, which is not a space coordinate of the "
+            f"fields {tuple(coords)}; name one of them."
+        )
+    if not hasattr(space, "lengths"):
+        raise ProblemError(
+            f"The {what} needs a box-shaped domain (Interval, Rectangle or Box) so that opposite "
+            f"faces can be matched, but the domain is {space!r}; drop the Periodic condition or use a box."
+        )
+    axis = coords.index(cond.coordinate)
+    out = []
+    for part, expr in (("value", cond.field), ("derivative", cond.field.diff(cond.coordinate))):
+        res, keys = _substitute(expr, coords, fields, field_names, what)
+        g = compile_expression(res, {placeholder_name(field_names, k) for k in keys}, what)
+
+        def residual(env, g=g):
+            v = g(env)
+            m = v.shape[0] // 2
+            return v[m:] - v[:m]
+
+        out.append(Term(f"{label} ({part})", "periodic", cond.weight, keys, residual, expr, axis=axis))
+    return out
+
+
+def _data_term(cond: Data, problem: Problem, coords, fields, field_names, label, what) -> Term:
+    """Residual field(x_i) - value_i at the observation points; env["_obs"] holds the values."""
+    pts = cond.points
+    if pts.shape[1] != len(coords):
+        raise ProblemError(
+            f"The {what} has observation points with {pts.shape[1]} coordinate(s); the fields take "
+            f"{len(coords)} {tuple(coords)}, so give points of shape (n, {len(coords)})."
+        )
+    inside = problem.domain.contains(pts, 1e-7 * problem.domain.diameter)
+    if not inside.all():
+        bad = pts[~inside][0]
+        raise ProblemError(
+            f"The {what} has {int((~inside).sum())} observation point(s) outside the domain "
+            f"{problem.domain!r}, e.g. {dict(zip([c.name for c in coords], bad.tolist()))}; remove them "
+            "or fix their coordinates."
+        )
+    res, keys = _substitute(cond.field, coords, fields, field_names, what)
+    g = compile_expression(res, {placeholder_name(field_names, k) for k in keys}, what)
+    return Term(label, "data", cond.weight, keys, lambda env: g(env) - env["_obs"], cond.field - sp.Symbol("_obs"),
+                observed=(pts, cond.values))
+
+
+def _is_callable(value) -> bool:
+    return callable(value) and not isinstance(value, sp.Basic)
+
+
+def _callable_exact(fn, names, what: str):
+    """Wrap a Python exact solution f(x, y, ..., t) -> (N,) ndarray as env -> tensor."""
+    def evaluate(env):
+        first = env[names[0]]
+        args = [env[n].detach().cpu().double().numpy() for n in names]
+        try:
+            values = np.asarray(fn(*args), dtype=np.float64)
+            values = np.broadcast_to(values, args[0].shape)
+        except Exception as exc:  # a user function: report whatever went wrong in it
+            raise ProblemError(f"The {what} (a Python function) failed on {len(args[0])} points: {exc}") from None
+        return torch.as_tensor(values.copy(), dtype=first.dtype, device=first.device)
+
+    return evaluate
+
+
+def _interface_term(cond: Interface, problem: Problem, coords, build, label, what) -> Term:
+    """Residual on the plane coordinate = value, inside the domain."""
+    coord, value = cond.on.lhs, float(cond.on.rhs)
+    if coord not in coords:
+        raise ProblemError(f"The {what} lies on {cond.on}, but {coord} is not a coordinate {tuple(coords)}.")
+    axis = coords.index(coord)
+    lo, hi = problem.domain.bounds
+    if not lo[axis] < value < hi[axis]:
+        raise ProblemError(
+            f"The {what} lies on {cond.on}, which does not cut the domain {problem.domain!r} "
+            f"({coord} ranges over [{lo[axis]:g}, {hi[axis]:g}]); move the interface inside the domain."
+        )
+    fn, keys = build(cond.expr, what)
+    return Term(label, "interface", cond.weight, keys, fn, cond.expr, axis=axis, observed=(value,))

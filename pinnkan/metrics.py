@@ -19,14 +19,16 @@ from .training.loss import TermPoints, residual
 
 
 def field_errors(compiled, pred: torch.Tensor, points: torch.Tensor) -> tuple[dict, dict]:
-    """(rel_l2, max_abs_error) per field name; pred and points are (M, F) and (M, d)."""
+    """(rel_l2, max_abs_error) per field name; pred and points are (M, F) and (M, d).
+    Points where a field's exact solution is nan (off its subdomain) are left out."""
     exact = compiled.exact_values(points)
     rel, mx = {}, {}
     if exact is None:
         return rel, mx
     for f in compiled.exact:
-        diff = pred[:, f] - exact[:, f]
-        norm = float(torch.linalg.norm(exact[:, f]))
+        ok = torch.isfinite(exact[:, f])  # an exact solution may be undefined (nan) off its subdomain
+        diff = pred[ok, f] - exact[ok, f]
+        norm = float(torch.linalg.norm(exact[ok, f]))
         name = compiled.field_names[f]
         rel[name] = float(torch.linalg.norm(diff)) / norm if norm > 0 else float(torch.linalg.norm(diff))
         mx[name] = float(diff.abs().max())
@@ -37,8 +39,11 @@ def equation_residuals(compiled, model, engine, points: torch.Tensor) -> torch.T
     """Residual of every equation at ``points`` (M, d), shape (M, n_equations)."""
     cols = []
     for term in compiled.equations:
-        r = residual(compiled, model, engine, TermPoints(term, points), create_graph=False)
-        cols.append(r.detach())
+        r = residual(compiled, model, engine, TermPoints(term, points), create_graph=False).detach()
+        if term.select is not None:  # an equation of a subdomain: zero outside it
+            mask = torch.as_tensor(term.select(points.detach().cpu().numpy()), device=r.device)
+            r = torch.where(mask, r, torch.zeros_like(r))
+        cols.append(r)
     return torch.stack(cols, dim=1)
 
 

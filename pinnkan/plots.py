@@ -67,11 +67,13 @@ def plot_history(history: dict, path) -> Path:
     return _save(fig, path)
 
 
-def plot_fields_2d(points, triangles, fields: dict, path, title: str | None = None) -> Path:
+def plot_fields_2d(points, triangles, fields: dict, path, title: str | None = None,
+                   labels: tuple[str, str] = ("x", "y")) -> Path:
     """One coloured panel with a colorbar per field on the 2D points (P, 2).
 
     ``triangles`` is an int array (T, 3) of point indices, or None to triangulate the points
-    (Delaunay). Each field has shape (P,).
+    (Delaunay). Each field has shape (P,); ``labels`` name the two axes. Non-finite values
+    (a field's exact solution off its subdomain) are left blank.
     """
     pts = np.asarray(points, dtype=np.float64)
     tri = Triangulation(pts[:, 0], pts[:, 1], None if triangles is None else np.asarray(triangles))
@@ -80,13 +82,18 @@ def plot_fields_2d(points, triangles, fields: dict, path, title: str | None = No
     fig = _figure(4.6 * max(len(fields), 1), height)
     axes = fig.subplots(1, max(len(fields), 1), squeeze=False)[0]
     for ax, (name, values) in zip(axes, fields.items()):
-        image = ax.tripcolor(tri, np.asarray(values, dtype=np.float64), shading="gouraud",
-                             cmap="viridis")
+        v = np.asarray(values, dtype=np.float64)
+        bad = ~np.isfinite(v)
+        t = tri
+        if bad.any():
+            t = Triangulation(tri.x, tri.y, tri.triangles, mask=bad[tri.triangles].any(axis=1))
+            v = np.where(bad, 0.0, v)
+        image = ax.tripcolor(t, v, shading="gouraud", cmap="viridis")
         fig.colorbar(image, ax=ax)
         ax.set_title(name)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
+        ax.set_aspect("equal" if labels == ("x", "y") else "auto")
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
     if title:
         fig.suptitle(title)
     return _save(fig, path)

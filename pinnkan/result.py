@@ -80,8 +80,18 @@ class Result:
         domain = self.problem.domain
         points, cells = domain.mesh(resolution or DEFAULT_RESOLUTION.get(domain.dim, 32))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        stopped = bool(self.metrics.get("stopped"))
+        stopped = bool(self.metrics.get("stopped")) or bool(self.compiled.partial_exact)
         return write_vtu(path, points, cells, self.fields_on(points), allow_nonfinite=stopped)
+
+    def export_time_series(self, path, n_times: int = 21, resolution: int | None = None) -> Path:
+        """Time-dependent problems: ``path`` (.pvd, one animated dataset in ParaView) and one
+        .vtu per time in the folder ``path.stem`` beside it. See :mod:`pinnkan.timeseries`."""
+        from .timeseries import export_time_series
+
+        if self.problem.time is None:
+            raise OptionError(f"Problem '{self.problem.name}' has no time; use export() for a single .vtu.")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return export_time_series(self, path, n_times, resolution)
 
     def summary(self) -> str:
         """One line: problem, model, errors, time."""
@@ -89,6 +99,9 @@ class Result:
         errs = ", ".join(f"rel_l2[{k}]={v:.2e}" for k, v in m.get("rel_l2", {}).items())
         parts = [f"{m['problem']}: {m['architecture']} ({m['n_params']} params)", errs or None,
                  f"residual={m['mean_residual']:.2e}", f"{m['wall_time_s']:.1f}s", f"{m['steps']} steps"]
+        for k, v in m.get("parameters", {}).items():
+            err = m.get("parameter_rel_error", {}).get(k)
+            parts.append(f"{k}={v:.6g}" + (f" (rel error {err:.1e})" if err is not None else ""))
         if m.get("stopped"):
             parts.append(f"STOPPED: {m['stopped']}")
         return "  ".join(p for p in parts if p)
@@ -107,7 +120,14 @@ class Result:
                         "options": asdict(self.options), "bounds": (list(map(float, lo)), list(map(float, hi)))},
                        tmp)
         paths["model"] = out / "model.pt"
-        paths["vtu"] = self.export(out / "solution.vtu", resolution)
+        if self.problem.time is None or self.problem.domain.space.dim < 3:
+            paths["vtu"] = self.export(out / "solution.vtu", resolution)
+        if self.problem.time is not None:
+            paths["pvd"] = self.export_time_series(out / "solution.pvd")
+        if plots and self.problem.time is not None and self.problem.domain.space.dim <= 2:
+            from .timeseries import animate
+
+            paths["gif"] = animate(self, out / "solution.gif")
         if plots:
             h = self.history
             paths["history_png"] = P.plot_history(
@@ -123,10 +143,12 @@ class Result:
             data = self.fields_on(x[:, None])
             return {"profile_png": P.plot_profile_1d(x, _display(data, self.field_names), out / "solution.png")}
         if domain.dim == 2:
-            points, _ = domain.mesh(80)
+            points, cells = domain.mesh(80)
+            triangles = next((c for kind, c in cells if kind == "triangle"), None)  # keeps notches and holes
             data = self.fields_on(points)
-            return {"fields_png": P.plot_fields_2d(points, None, _display(data, self.field_names),
-                                                   out / "solution.png", title=self.problem.name)}
+            labels = tuple(self.compiled.coordinates[:2])
+            return {"fields_png": P.plot_fields_2d(points, triangles, _display(data, self.field_names),
+                                                   out / "solution.png", title=self.problem.name, labels=labels)}
         if domain.dim == 3:
             lo, hi = domain.bounds
             g = np.linspace(0, 1, 80)
@@ -147,6 +169,9 @@ def _display(data: dict, field_names) -> dict:
         for key in (name, f"{name}_exact", f"{name}_abs_error"):
             if key in data:
                 keep[key] = data[key]
+        exact = data.get(f"{name}_exact")
+        if exact is not None and np.isnan(exact).any():  # the field lives on a subdomain: blank the rest
+            keep[name] = np.where(np.isnan(exact), np.nan, data[name])
     return keep
 
 
@@ -171,12 +196,15 @@ def _json_default(o):
 
 def load_model(path, device: str = "cpu"):
     """Rebuild the trained network saved as ``model.pt`` by :meth:`Result.save`."""
-    from .solver import SolveOptions, build_model, resolve_device
+    from .solver import SolveOptions, attach_parameters, build_model, resolve_device
 
     saved = torch.load(path, map_location="cpu", weights_only=False)
     o = SolveOptions(**saved["options"])
     o.levels = None  # the saved network is the one of the last level, on grid o.grid
     dtype = torch.float64 if o.dtype == "float64" else torch.float32
     net = build_model(o, saved["bounds"], dtype, resolve_device(device))
+    prefix = "problem_parameters."
+    attach_parameters(net, {k[len(prefix):]: 0.0 for k in saved["state_dict"] if k.startswith(prefix)},
+                      dtype, resolve_device(device))
     net.load_state_dict(saved["state_dict"])
     return net

@@ -13,6 +13,7 @@ import numpy as np
 
 from pinnkan.errors import ProblemError
 from pinnkan.geometry.domain import Domain, check_count, check_method
+from pinnkan.geometry.spacetime import box_periodic_pairs
 
 Select = Callable[[np.ndarray], np.ndarray]
 
@@ -36,6 +37,36 @@ class CollocationSampler:
     def interior(self, n: int) -> np.ndarray:
         """Return (n, dim) new points in the closed domain."""
         return self.domain.sample_interior(check_count(n), self.method, self.rng)
+
+    def initial(self, n: int) -> np.ndarray:
+        """Return (n, dim) new points on the initial slice of a space-time domain."""
+        if not hasattr(self.domain, "sample_initial"):
+            raise ProblemError(f"The domain {self.domain!r} has no time, so it has no initial slice.")
+        return self.domain.sample_initial(check_count(n), self.method, self.rng)
+
+    def periodic(self, n: int, axis: int) -> np.ndarray:
+        """Return (2n, dim) points: n on the face x_axis = lo, then their partners on x_axis = hi."""
+        if hasattr(self.domain, "periodic_pairs"):
+            lo, hi = self.domain.periodic_pairs(check_count(n), axis, self.method, self.rng)
+        else:
+            a, b = self.domain.bounds
+            lo, hi = box_periodic_pairs(a, b, check_count(n), axis, self.method, self.rng)
+        return np.concatenate([lo, hi])
+
+    def plane(self, n: int, axis: int, value: float) -> np.ndarray:
+        """Return (n, dim) points of the domain on the plane x_axis = value (interior interfaces)."""
+        n = check_count(n)
+        kept, found, tries = [], 0, 0
+        while found < n and tries < 100:
+            p = self.domain.sample_interior(max(n, 256), self.method, self.rng)
+            p[:, axis] = value
+            p = p[self.domain.contains(p)]
+            kept.append(p)
+            found += len(p)
+            tries += 1
+        if found == 0:
+            raise ProblemError(f"The plane x_{axis} = {value:g} does not cut the domain {self.domain!r}.")
+        return np.concatenate(kept)[:n]
 
     def boundary(self, n: int, select: Select | None = None, label: str = "boundary"):
         """Return (points (m, dim), unit outward normals (m, dim)) on the boundary.

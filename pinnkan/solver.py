@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from .compile import compile_problem, where
+from .compile import compile_problem, parameters_of, where
 from .derivatives import get_engine
 from .errors import OptionError, ProblemError
 from .metrics import evaluate
@@ -52,6 +52,8 @@ class SolveOptions:
     n_boundary: int | None = None
     sampler: str = "sobol"
     resample_every: int = 0
+    adaptive_sampling: str = "none"
+    balance: str = "none"
     weights: dict = field(default_factory=dict)
     budget_seconds: float | None = None
     device: str = "cpu"
@@ -111,6 +113,10 @@ class SolveOptions:
             o.lbfgs_steps = 2000
         if o.lm_steps is None:
             o.lm_steps = 400
+        if o.adaptive_sampling not in ("none", "rad"):
+            raise OptionError(f"Unknown adaptive sampling {o.adaptive_sampling!r}; choose none or rad.")
+        if o.balance not in ("none", "grad"):
+            raise OptionError(f"Unknown loss balancing {o.balance!r}; choose none or grad.")
         if o.optimizer not in OPTIMIZERS:
             raise OptionError(f"Unknown optimizer {o.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         if o.free_knots and not kan:
@@ -166,6 +172,14 @@ def build_model(o: SolveOptions, bounds, dtype, device):
     return net.to(device)
 
 
+def attach_parameters(net, parameters: dict, dtype, device) -> None:
+    """Give ``net`` the unknown constants of an inverse problem as trainable parameters
+    ``net.problem_parameters[name]`` (shape (1,)), initialised to their guesses."""
+    if parameters:
+        net.problem_parameters = torch.nn.ParameterDict({
+            k: torch.nn.Parameter(torch.tensor([v], dtype=dtype, device=device)) for k, v in parameters.items()})
+
+
 def solve(problem: Problem, model: str = "kan", **options) -> Result:
     """Train a physics-informed network on ``problem`` and return a :class:`Result`.
 
@@ -194,6 +208,7 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
     torch.manual_seed(o.seed)
     sampler = CollocationSampler(problem.domain, method=o.sampler, seed=o.seed)
     net = build_model(o, problem.domain.bounds, dtype, device)
+    attach_parameters(net, compiled.parameters, dtype, device)
     if o.optimizer == "lm":
         from .training.levenberg import check_supported
 
@@ -209,6 +224,7 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         n_interior=o.n_interior, n_boundary=o.n_boundary, sampler=o.sampler,
         resample_every=o.resample_every, log_every=o.log_every, budget_seconds=o.budget_seconds,
         progress=o.progress, weights=dict(o.weights), resample_levels=o.resample_levels,
+        sampling="rad" if o.adaptive_sampling == "rad" else "uniform", balance=o.balance,
     )
     trainer = Trainer(compiled, net, engine, sampler, config, validation)  # samples and checks data
     t0 = time.perf_counter()
@@ -232,4 +248,10 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
     })
     if o.levels:
         metrics["levels"] = level_summary(trainer.history, o.levels)
+    if compiled.parameters:
+        learned = {k: float(v.detach()) for k, v in parameters_of(trainer.model).items()}
+        metrics["parameters"] = learned
+        if compiled.exact_parameters:
+            metrics["parameter_rel_error"] = {
+                k: abs(learned[k] - v) / abs(v) if v else abs(learned[k]) for k, v in compiled.exact_parameters.items()}
     return Result(problem, compiled, trainer.model, engine, trainer.history, metrics, o)

@@ -108,7 +108,11 @@ def fmt(x: float) -> str:
 
 
 class Domain(ABC):
-    """A closed, bounded domain in ``dim`` dimensions."""
+    """A closed, bounded domain in ``dim`` dimensions.
+
+    Domains of the same dimension combine into new ones: ``a | b`` (union), ``a - b``
+    (difference) and ``a & b`` (intersection); see :mod:`pinnkan.geometry.csg`.
+    """
 
     dim: int
 
@@ -177,6 +181,24 @@ class Domain(ABC):
     @abstractmethod
     def evaluation_points(self, n: int) -> np.ndarray:
         """Return a deterministic (m, dim) point set, m about ``n``, in the closed domain."""
+
+    def __or__(self, other) -> "Domain":
+        """Union ``self | other`` of two domains of the same dimension (:class:`~pinnkan.geometry.csg.Union`)."""
+        from pinnkan.geometry.csg import Union
+
+        return Union(self, other)
+
+    def __sub__(self, other) -> "Domain":
+        """Difference ``self - other``: ``self`` with ``other`` removed (:class:`~pinnkan.geometry.csg.Difference`)."""
+        from pinnkan.geometry.csg import Difference
+
+        return Difference(self, other)
+
+    def __and__(self, other) -> "Domain":
+        """Intersection ``self & other`` (:class:`~pinnkan.geometry.csg.Intersection`)."""
+        from pinnkan.geometry.csg import Intersection
+
+        return Intersection(self, other)
 
 
 def generator(rng) -> np.random.Generator:

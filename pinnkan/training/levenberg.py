@@ -15,26 +15,29 @@ one batched forward-and-backward pass through the forward-mode jets.
 from __future__ import annotations
 
 import torch
+import torch.autograd.forward_ad as fwAD
 from torch.func import functional_call, jacrev, vmap
 
 from ..derivatives import JetEngine, order
 from ..errors import OptionError
 from ..jets import _tanh, elementwise, kan_basis_jet, normalize, read_jet, second_order_pairs, seed_jet, supports
+from ..compile import parameters_of
 from ..networks.kan import KAN
+from .loss import TermPoints, term_residual
 
 
 class _TermResidual(torch.nn.Module):
-    """forward(points (N, d), normals (N, d)) -> residual of one term (N,), via jets."""
+    """forward(points (N, d), normals (N, d), observed (N,)) -> residual of one term, via jets."""
 
     def __init__(self, model, compiled, term):
         super().__init__()
         self.model, self.compiled, self.term = model, compiled, term
         self.engine = JetEngine()
 
-    def forward(self, points, normals):
+    def forward(self, points, normals, observed):
         values = self.engine(self.model, points, self.term.derivatives)
-        env = self.compiled.env(points, values, normals if self.term.needs_normals else None)
-        return self.term.residual(env)
+        tp = TermPoints(self.term, points, normals, observed if self.term.kind == "data" else None)
+        return term_residual(self.compiled, self.model, tp, values)
 
 
 def check_supported(model, compiled) -> None:
@@ -55,25 +58,31 @@ def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: b
     rs, js = [], []
     for tp in data:
         module = _TermResidual(model, compiled, tp.term)
-        n_pts = tp.points.shape[0]
-        scale = (weights.get(tp.term.label, tp.term.weight) / n_pts) ** 0.5
+        n_res = tp.n_residuals
+        scale = (weights.get(tp.term.label, tp.term.weight) / n_res) ** 0.5
         normals = tp.normals if tp.normals is not None else torch.zeros_like(tp.points)
-
-        def one(prm, x, nrm):
-            return functional_call(module, prm, (x[None], nrm[None]))[0]
+        observed = tp.observed if tp.observed is not None else torch.zeros_like(tp.points[:, 0])
 
         with torch.no_grad():
-            rs.append(scale * functional_call(module, params, (tp.points, normals)))
+            rs.append(scale * functional_call(module, params, (tp.points, normals, observed)))
         if with_jacobian:
-            jac = vmap(jacrev(one), in_dims=(None, 0, 0))(params, tp.points, normals)
-            js.append(scale * torch.cat([jac[f"model.{n}"].reshape(n_pts, -1) for n in names], dim=1))
+            # one residual per point, or per (lo, hi) pair of a periodic term: vmap over residuals
+            group = lambda a: torch.stack([a[:n_res], a[n_res:]], dim=1) if tp.term.paired else a[:, None]
+
+            def one(prm, x, nrm, obs):
+                return functional_call(module, prm, (x, nrm, obs))[0]
+
+            jac = vmap(jacrev(one), in_dims=(None, 0, 0, 0))(params, group(tp.points), group(normals), group(observed))
+            js.append(scale * torch.cat([jac[f"model.{n}"].reshape(n_res, -1) for n in names], dim=1))
     R = torch.cat(rs)
     return R, (torch.cat(js) if with_jacobian else None)
 
 
 def _plain_kan(model) -> bool:
-    """A KAN whose only parameters are the spline coefficients (no base branch, fixed knots)."""
-    return isinstance(model, KAN) and all(n.endswith(".coef") for n, _ in model.named_parameters())
+    """A KAN whose only parameters are the spline coefficients (no base branch, fixed knots),
+    and possibly the unknown constants of an inverse problem."""
+    return isinstance(model, KAN) and all(
+        n.endswith(".coef") or n.startswith("problem_parameters.") for n, _ in model.named_parameters())
 
 
 def _kan_residual_and_jacobian(model, compiled, data, weights):
@@ -101,17 +110,35 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
             captured.append((Z.detach(), out))
             J = elementwise(out, _tanh, d, pairs) if i < last else out
         values = read_jet(J, keys, pairs)
-        env = compiled.env(x, values, tp.normals if tp.term.needs_normals else None)
-        scale = (weights.get(tp.term.label, tp.term.weight) / x.shape[0]) ** 0.5
-        r = tp.term.residual(env)
+        n_res = tp.n_residuals
+        scale = (weights.get(tp.term.label, tp.term.weight) / n_res) ** 0.5
+        r = term_residual(compiled, model, tp, values)
         grads = torch.autograd.grad(r.sum(), [out for _, out in captured], allow_unused=True)
-        cols = []
-        for (Z, out), A in zip(captured, grads):
+        cols = {}
+        for i, ((Z, out), A) in enumerate(zip(captured, grads)):
             A = torch.zeros_like(out) if A is None else A
-            cols.append(torch.einsum("nso,nsk->nok", A, Z).reshape(x.shape[0], -1))
+            c = torch.einsum("nso,nsk->nok", A, Z).reshape(x.shape[0], -1)
+            cols[f"layers.{i}.coef"] = c[:n_res] + c[n_res:] if tp.term.paired else c
+        detached = {k: v.detach() for k, v in values.items()}
+        for name in parameters_of(model):
+            cols[f"problem_parameters.{name}"] = _parameter_column(compiled, model, tp, detached, name)
         rs.append(scale * r.detach())
-        js.append(scale * torch.cat(cols, dim=1))
+        js.append(scale * torch.cat([cols[n] for n, _ in model.named_parameters()], dim=1))
     return torch.cat(rs), torch.cat(js)
+
+
+def _parameter_column(compiled, model, tp, values, name: str) -> torch.Tensor:
+    """d r_i / d k for the problem parameter ``name``, shape (n_residuals, 1), by forward-mode AD."""
+    params = {k: v.detach() for k, v in parameters_of(model).items()}
+    with fwAD.dual_level():
+        params[name] = fwAD.make_dual(params[name], torch.ones_like(params[name]))
+        env = compiled.env(tp.points, values, tp.normals if tp.term.needs_normals else None, params)
+        if tp.observed is not None:
+            env["_obs"] = tp.observed
+        tangent = fwAD.unpack_dual(tp.term.residual(env)).tangent
+    if tangent is None:  # the term does not depend on this parameter
+        return torch.zeros(tp.n_residuals, 1, dtype=tp.points.dtype, device=tp.points.device)
+    return tangent.reshape(-1, 1).expand(tp.n_residuals, 1)
 
 
 def flat_parameters(model) -> torch.Tensor:

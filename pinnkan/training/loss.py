@@ -12,18 +12,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..compile import CompiledProblem, Term, check_boundary_data, where
+from ..compile import CompiledProblem, Term, check_boundary_data, parameters_of, where
 from ..errors import ProblemError
 from ..sampling import CollocationSampler
 
 
 @dataclass
 class TermPoints:
-    """Points of one loss term: ``points`` (N, d) and, for boundary terms, ``normals`` (N, d)."""
+    """Points of one loss term: ``points`` (N, d); for boundary terms ``normals`` (N, d); for data
+    terms ``observed`` (N,) values. A periodic term's points are (2m, d): lo points, then partners."""
 
     term: Term
     points: torch.Tensor
     normals: torch.Tensor | None = None
+    observed: torch.Tensor | None = None
+
+    @property
+    def n_residuals(self) -> int:
+        return self.points.shape[0] // 2 if self.term.paired else self.points.shape[0]
 
 
 def sample_points(
@@ -33,17 +39,40 @@ def sample_points(
     n_boundary: int,
     dtype: torch.dtype,
     device: torch.device,
+    interior: np.ndarray | None = None,
 ) -> list[TermPoints]:
     """Draw collocation points: one interior set shared by all equations, one set per condition.
 
-    Each condition gets ``n_boundary`` points on the part of the boundary it selects.
+    Each boundary condition gets ``n_boundary`` points on the part of the boundary it selects;
+    initial conditions ``n_boundary`` points on the initial slice; periodic conditions
+    ``n_boundary`` matched pairs; data terms their observation points. ``interior`` (n, d), when
+    given, replaces the interior draw (adaptive sampling).
     """
     as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
-    interior = as_t(sampler.interior(n_interior))
+    interior = as_t(sampler.interior(n_interior) if interior is None else interior)
     out = []
     for term in compiled.terms:
-        if term.kind == "interior":
+        if term.kind == "interior" and term.select is not None:
+            mask = torch.as_tensor(term.select(interior.cpu().numpy()), device=device)
+            if not bool(mask.any()):
+                raise ProblemError(
+                    f"In {where(compiled.problem)}, the region of {term.label} ({term.expression} on "
+                    "its on=... relation) holds none of the interior collocation points; check the relation."
+                )
+            out.append(TermPoints(term, interior[mask]))
+        elif term.kind == "interior":
             out.append(TermPoints(term, interior))
+        elif term.kind == "interface":
+            out.append(TermPoints(term, as_t(sampler.plane(n_boundary, term.axis, term.observed[0]))))
+        elif term.kind == "initial":
+            pts = sampler.initial(n_boundary)
+            check_boundary_data(compiled, term, pts)
+            out.append(TermPoints(term, as_t(pts)))
+        elif term.kind == "periodic":
+            out.append(TermPoints(term, as_t(sampler.periodic(n_boundary, term.axis))))
+        elif term.kind == "data":
+            pts, values = term.observed
+            out.append(TermPoints(term, as_t(pts), observed=as_t(values)))
         else:
             try:
                 pts, normals = sampler.boundary(n_boundary, select=term.select, label=term.label)
@@ -57,7 +86,14 @@ def sample_points(
 def residual(compiled: CompiledProblem, model, engine, tp: TermPoints, create_graph: bool = True) -> torch.Tensor:
     """Residual of one term at its points, shape (N,)."""
     values = engine(model, tp.points, tp.term.derivatives, create_graph=create_graph)
-    env = compiled.env(tp.points, values, tp.normals)
+    return term_residual(compiled, model, tp, values)
+
+
+def term_residual(compiled: CompiledProblem, model, tp: TermPoints, values: dict) -> torch.Tensor:
+    """Residual (n_residuals,) of ``tp.term`` from the field derivative ``values`` at its points."""
+    env = compiled.env(tp.points, values, tp.normals if tp.term.needs_normals else None, parameters_of(model))
+    if tp.observed is not None:
+        env["_obs"] = tp.observed
     return tp.term.residual(env)
 
 

@@ -20,6 +20,8 @@ def run_schedule(trainer: Trainer, o) -> None:  # o: pinnkan.solver.SolveOptions
     level that reaches a loss plateau (see ``TrainConfig.plateau_tol``) ends early and leaves
     its unused steps to the later levels; on the last level a plateau three times as long
     ends the run. With a time budget, level i ends at the fraction (i + 1) / n_levels of it.
+    Adaptive options act at each level start: ``balance="grad"`` updates the loss weights and
+    ``sampling="rad"`` redraws the interior points where the residual is large.
     """
     levels = o.levels or [o.grid]
     n = len(levels)
@@ -36,6 +38,9 @@ def run_schedule(trainer: Trainer, o) -> None:  # o: pinnkan.solver.SolveOptions
             trainer.config.budget_seconds = budget * (i + 1) / n
         if i == 0:
             trainer.adam(o.adam_steps, o.adam_lr)
+            if trainer.config.sampling == "rad" and not trainer.stopped:
+                trainer.data = trainer._sample()
+        trainer.rebalance()
         share = (total - used) // (n - i)
         last = i == n - 1
         window = (3 * trainer.config.plateau_window if o.optimizer == "lm" else 6) if last else None

@@ -35,6 +35,7 @@ class History:
     level: list[int] = field(default_factory=list)
     level_starts: list[int] = field(default_factory=list)
     stopped: str | None = None
+    weights: list[dict] = field(default_factory=list)  # {"step": s, **weights} at each balance update
 
     def as_dict(self) -> dict:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -60,6 +61,8 @@ class TrainConfig:
     plateau_tol: float = 0.02
     progress: bool = False
     weights: dict = field(default_factory=dict)
+    sampling: str = "uniform"  # "rad": residual-based resampling at each resample (adaptive.py)
+    balance: str = "none"  # "grad": learning-rate-annealing loss weights at each level start
 
 
 def plateaued(losses: list[float], window: int, tol: float) -> bool:
@@ -81,7 +84,7 @@ class Trainer:
         self.sampler, self.config = sampler, config
         p = next(model.parameters())
         self.dtype, self.device = p.dtype, p.device
-        self.data: list[TermPoints] = self._sample()
+        self.data: list[TermPoints] = self._sample(adaptive=False)
         self.history = History()
         self.step = 0
         self.level = 0
@@ -93,9 +96,27 @@ class Trainer:
         self._bar = None
 
     # ------------------------------------------------------------------ helpers
-    def _sample(self) -> list[TermPoints]:
+    def _sample(self, adaptive: bool = True) -> list[TermPoints]:
+        """New collocation points; with ``sampling="rad"`` (and a model to rate) the interior
+        points are drawn where the current residual is large."""
         c = self.config
-        return sample_points(self.compiled, self.sampler, c.n_interior, c.n_boundary, self.dtype, self.device)
+        interior = None
+        if adaptive and c.sampling == "rad":
+            from .adaptive import rad_interior
+
+            interior = rad_interior(self.compiled, self.model, self.engine, self.sampler, c.n_interior,
+                                    self.dtype, self.device)
+        return sample_points(self.compiled, self.sampler, c.n_interior, c.n_boundary, self.dtype, self.device,
+                             interior=interior)
+
+    def rebalance(self) -> None:
+        """Update the condition weights by learning-rate annealing (``balance="grad"``)."""
+        if self.config.balance != "grad" or self.stopped:
+            return
+        from .adaptive import balance_weights
+
+        self.config.weights = balance_weights(self.compiled, self.model, self.engine, self.data, self.config.weights)
+        self.history.weights.append({"step": self.step, **self.config.weights})
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -115,8 +136,9 @@ class Trainer:
             pred = self.model(self.validation)
         out = {}
         for f in self.compiled.exact:
-            e = self.exact[:, f]
-            out[self.compiled.field_names[f]] = float(torch.linalg.norm(pred[:, f] - e) / torch.linalg.norm(e).clamp_min(1e-300))
+            ok = torch.isfinite(self.exact[:, f])
+            e = self.exact[ok, f]
+            out[self.compiled.field_names[f]] = float(torch.linalg.norm(pred[ok, f] - e) / torch.linalg.norm(e).clamp_min(1e-300))
         return out
 
     def _finite(self, loss_value: float) -> bool:
@@ -178,7 +200,7 @@ class Trainer:
         self.history.level_starts.append(self.step)
         loss, parts = self.loss()
         self._log("refine", float(loss.detach()), parts)
-        if self.config.resample_levels:
+        if self.config.resample_levels or self.config.sampling == "rad":
             self.data = self._sample()
 
     @property

@@ -1,0 +1,128 @@
+"""User mesh files: reading volume meshes, and writing a solution on a user's mesh.
+
+A volume mesh is made of triangles (2D) or tetrahedra (3D); files are read through meshio
+(Gmsh .msh, VTK .vtu/.vtk, XDMF, Medit .mesh, ...; the format follows the file extension).
+Points are float64 arrays (P, dim); cells are int arrays (C, dim + 1) of point indices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from pathlib import Path
+
+import meshio
+import numpy as np
+
+from pinnkan.errors import OptionError, ProblemError
+from pinnkan.export import write_vtu
+
+VOLUME_CELLS = {2: "triangle", 3: "tetra"}
+# higher-order cells list their corner points first: the linear cell is the first dim + 1
+_CORNERS = {"triangle": 2, "triangle6": 2, "triangle7": 2, "tetra": 3, "tetra10": 3}
+_CHUNK = 65536  # points per evaluation block in export_on_mesh
+
+
+def read_volume_mesh(path, error: type[Exception] = ProblemError):
+    """Read the triangles (2D) or tetrahedra (3D) of a mesh file.
+
+    Returns (points (P, dim) float64, [(cell type, int array (C, dim + 1))]) with only the
+    points the cells use (renumbered). A file with 3 coordinates whose z are all 0 holds a 2D
+    mesh. Any problem (missing file, unreadable file, no triangle or tetra cells, non-finite
+    coordinates, cells of zero total size) raises ``error`` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        where = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise error(
+            f"The mesh file {path} {where}. Give the path of a mesh file that meshio can read "
+            "(e.g. a Gmsh .msh or a VTK .vtu file); relative paths are taken from the current "
+            "directory."
+        )
+    said = io.StringIO()
+    try:  # meshio prints its own messages and warnings: keep them off the terminal
+        with warnings.catch_warnings(), contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            warnings.simplefilter("ignore")
+            mesh = meshio.read(path)
+    except (Exception, SystemExit) as exc:  # meshio raises many kinds (and exits on some files)
+        lines = [line.strip() for line in said.getvalue().splitlines() if line.strip()]
+        reason = str(exc) if not isinstance(exc, SystemExit) else "; ".join(lines[-2:])
+        reason = " ".join(reason.split()).removeprefix("Error: ") or type(exc).__name__
+        raise error(
+            f"The mesh file {path} could not be read by meshio ({reason}). Check that the file "
+            "is complete and in a format meshio reads (Gmsh .msh, VTK .vtu/.vtk, XDMF, Medit "
+            ".mesh, ...); the format is chosen from the file extension."
+        ) from None
+    points = np.asarray(mesh.points, dtype=np.float64)
+    kinds = sorted({block.type for block in mesh.cells})
+    blocks = {}
+    for block in mesh.cells:
+        dim = _CORNERS.get(block.type)
+        if dim is not None and len(block.data):
+            blocks.setdefault(dim, []).append(np.asarray(block.data, dtype=np.int64)[:, : dim + 1])
+    dim = 3 if 3 in blocks else 2 if 2 in blocks else None
+    if dim is None:
+        raise error(
+            f"The mesh file {path} has no triangle or tetra cells (it has: "
+            f"{', '.join(kinds) or 'no cells'}). pinnkan needs a volume mesh of the domain: "
+            "triangles for a 2D domain, tetrahedra for a 3D one (with Gmsh: gmsh -2 or gmsh -3; "
+            "quadrilaterals and hexahedra must be split into triangles or tetrahedra)."
+        )
+    if points.ndim != 2 or points.shape[1] not in (2, 3) or (dim == 3 and points.shape[1] != 3):
+        raise error(f"The mesh file {path} has points of shape {points.shape}; expected (P, {dim}).")
+    if dim == 2 and points.shape[1] == 3:
+        z = points[:, 2]
+        if np.any(np.abs(z) > 1e-12 * max(float(np.abs(points).max()), 1e-300)):
+            raise error(
+                f"The mesh file {path} holds triangles in 3D (their z coordinates are not all 0): "
+                "a surface mesh. pinnkan needs a volume mesh: tetrahedra for a 3D domain, or "
+                "triangles in the plane z = 0 for a 2D domain."
+            )
+        points = points[:, :2]
+    cells = np.concatenate(blocks[dim])
+    if cells.min() < 0 or cells.max() >= len(points):
+        raise error(f"The mesh file {path} has cells that refer to points it does not contain.")
+    used = np.unique(cells)
+    points = points[used]
+    if not np.all(np.isfinite(points)):
+        raise error(f"The mesh file {path} has non-finite point coordinates (NaN or infinity).")
+    cells = np.searchsorted(used, cells)
+    v = points[cells]
+    if not np.any(np.abs(np.linalg.det(v[:, 1:] - v[:, :1])) > 0):
+        raise error(f"The mesh file {path} has cells of zero total {'area' if dim == 2 else 'volume'}.")
+    return points, [(VOLUME_CELLS[dim], cells)]
+
+
+def export_on_mesh(result, mesh_path, out_path) -> Path:
+    """Evaluate ``result`` at the points of the mesh file ``mesh_path`` and write ``out_path``.
+
+    The .vtu holds the file's points and cells (triangles or tetrahedra) with the point data of
+    :meth:`pinnkan.result.Result.fields_on` (each field, its exact solution and error where
+    known, the residuals). Points outside the problem's domain are evaluated too (there the
+    values are an extrapolation): a warning gives their fraction. A mesh whose dimension differs
+    from the problem's raises OptionError naming the file. Written atomically; returns the path.
+    """
+    points, cells = read_volume_mesh(mesh_path, error=OptionError)
+    domain = result.problem.domain
+    if points.shape[1] != domain.dim:
+        raise OptionError(
+            f"The mesh file {mesh_path} is a {points.shape[1]}D mesh but the problem "
+            f"{result.problem.name!r} is {domain.dim}D; give a mesh of the problem's domain "
+            f"({VOLUME_CELLS.get(domain.dim, 'cells')} in {domain.dim}D)."
+        )
+    outside = ~domain.contains(points, tol=1e-6 * domain.diameter)
+    if outside.any():
+        warnings.warn(
+            f"{outside.mean():.1%} of the points of {mesh_path} ({int(outside.sum())} of "
+            f"{len(points)}) lie outside the domain of {result.problem.name!r}; the values "
+            "written there are extrapolated by the network, not solutions of the problem.",
+            UserWarning,
+            stacklevel=2,
+        )
+    parts = [result.fields_on(points[i:i + _CHUNK]) for i in range(0, len(points), _CHUNK)]
+    data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    stopped = bool(result.metrics.get("stopped"))
+    return write_vtu(out_path, points, cells, data, allow_nonfinite=stopped)
