@@ -28,14 +28,23 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_one(path: str, model: str, budget: float) -> dict:
+VARIANTS = {
+    "default": {},
+    "rad": {"adaptive_sampling": "rad"},
+    "balance": {"balance": "grad"},
+    "rad+balance": {"adaptive_sampling": "rad", "balance": "grad"},
+}
+
+
+def run_one(path: str, model: str, budget: float, variant: str = "default") -> dict:
     import pinnkan as pk
 
     problem = pk.load_problem(path)
-    r = pk.solve(problem, model=model, budget_seconds=budget)
+    r = pk.solve(problem, model=model, budget_seconds=budget, **VARIANTS[variant])
     m = r.metrics
     return {
-        "problem": problem.name, "model": model, "architecture": m["architecture"], "params": m["n_params"],
+        "problem": problem.name, "model": model, "variant": variant,
+        "architecture": m["architecture"], "params": m["n_params"],
         "rel_l2": max(m["rel_l2"].values()) if m.get("rel_l2") else float("nan"),
         "max_abs": max(m["max_abs_error"].values()) if m.get("max_abs_error") else float("nan"),
         "wall_s": m["wall_time_s"], "steps": m["steps"], "parameters": m.get("parameters", {}),
@@ -44,7 +53,8 @@ def run_one(path: str, model: str, budget: float) -> dict:
 
 def row(r: dict) -> str:
     extra = "".join(f", {k}={v:.4g}" for k, v in r.get("parameters", {}).items())
-    return (f"| {r['problem']} | {r['architecture']} | {r['params']} | {r['rel_l2']:.2e}{extra} | "
+    tag = "" if r.get("variant", "default") == "default" else f" [{r['variant']}]"
+    return (f"| {r['problem']} | {r['architecture']}{tag} | {r['params']} | {r['rel_l2']:.2e}{extra} | "
             f"{r['max_abs']:.2e} | {r['wall_s']:.1f} | {r['steps']} |")
 
 
@@ -55,13 +65,15 @@ def main(argv=None) -> int:
     ap.add_argument("--problems", default=None, help="comma-separated problem files (default: all shipped)")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time, one process and one core each")
     ap.add_argument("--out", default=None, help="also write the rows as JSON here")
-    ap.add_argument("--one", nargs=2, metavar=("FILE", "MODEL"), help=argparse.SUPPRESS)
+    ap.add_argument("--variants", default="default",
+                    help=f"comma-separated option sets to run for each model: {', '.join(VARIANTS)}")
+    ap.add_argument("--one", nargs=3, metavar=("FILE", "MODEL", "VARIANT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one[0], args.one[1], args.budget_seconds)))
+        print(json.dumps(run_one(args.one[0], args.one[1], args.budget_seconds, args.one[2])))
         return 0
     files = args.problems.split(",") if args.problems else sorted(str(p) for p in (ROOT / "problems").glob("*.py"))
-    pairs = [(f, m) for f in files for m in args.models.split(",")]
+    pairs = [(f, m, v) for f in files for m in args.models.split(",") for v in args.variants.split(",")]
     print(f"machine: {platform.machine()} ({os.cpu_count()} cores), torch {torch.__version__}; budget "
           f"{args.budget_seconds:g} s per run, {args.jobs} run(s) at a time, one torch thread each\n")
     header = ("| problem | model | params | rel L2 (worst field) | max abs error | time (s) | steps |\n"
@@ -69,8 +81,8 @@ def main(argv=None) -> int:
     rows = []
     if args.jobs <= 1:
         print(header)
-        for f, m in pairs:
-            rows.append(run_one(f, m, args.budget_seconds))
+        for f, m, v in pairs:
+            rows.append(run_one(f, m, args.budget_seconds, v))
             print(row(rows[-1]), flush=True)
     else:
         rows = _parallel(pairs, args.budget_seconds, args.jobs)
@@ -88,17 +100,17 @@ def _parallel(pairs, budget: float, jobs: int) -> list[dict]:
     pending, running, done = list(enumerate(pairs)), {}, {}
     while pending or running:
         while pending and len(running) < jobs:
-            i, (f, m) = pending.pop(0)
+            i, (f, m, v) = pending.pop(0)
             free = [c for c in cores if c not in {core for core, _ in running.values()}]
             core = free[0] if free else None
             pre = (lambda c=core: os.sched_setaffinity(0, {c})) if core is not None and hasattr(os, "sched_setaffinity") else None
-            p = subprocess.Popen([sys.executable, __file__, "--budget-seconds", str(budget), "--one", f, m],
+            p = subprocess.Popen([sys.executable, __file__, "--budget-seconds", str(budget), "--one", f, m, v],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=pre)
             running[i] = (core, p)
         for i, (core, p) in list(running.items()):
             if p.poll() is not None:
                 out, err = p.communicate()
-                f, m = pairs[i]
+                f, m, _ = pairs[i]
                 try:
                     done[i] = json.loads(out.strip().splitlines()[-1])
                 except (json.JSONDecodeError, IndexError):

@@ -364,6 +364,7 @@ def check_boundary_data(compiled: CompiledProblem, term: Term, points: np.ndarra
     """Reject a boundary value or flux that is not finite at the sampled points (m, d)."""
     pts = torch.as_tensor(points, dtype=torch.float64)
     env = {c: pts[:, i] for i, c in enumerate(compiled.coordinates)}
+    env.update({k: torch.tensor(v, dtype=torch.float64) for k, v in compiled.parameters.items()})  # at the guesses
     at = _first_nonfinite(compiled, term.data(env), pts)
     if at is not None:
         raise ProblemError(

@@ -294,6 +294,11 @@ class Problem:
                 f"Problem(time=({t}, ...)): the fields must take time as their last argument, e.g. "
                 f"u = sp.Function('u')(x, {t}); got {self.fields[0]}."
             )
+        if isinstance(self.domain, SpaceTime) and (self.domain.t0, self.domain.t1) != (t0, t1):
+            raise ProblemError(
+                f"Problem(time=({t}, {t0:g}, {t1:g})) disagrees with the domain {self.domain!r}; give the "
+                "spatial domain and let time=... build the space-time cylinder."
+            )
         if not isinstance(self.domain, SpaceTime):
             if not isinstance(self.domain, Domain):
                 raise ProblemError(f"Problem(domain=...) must be a pinnkan domain, got {self.domain!r}.")

@@ -14,6 +14,7 @@ import torch
 from .compile import compile_problem, parameters_of, where
 from .derivatives import get_engine
 from .errors import OptionError, ProblemError
+from .memory import peak_gpu_mib, peak_rss_mib
 from .metrics import evaluate
 from .networks import KAN, MLP
 from .problem import Problem
@@ -245,7 +246,10 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         "device": str(device),
         "dtype": o.dtype,
         "stopped": trainer.history.stopped,
+        "peak_rss_mib": peak_rss_mib(),
     })
+    if device.type == "cuda":
+        metrics["peak_gpu_mib"] = peak_gpu_mib(device)
     if o.levels:
         metrics["levels"] = level_summary(trainer.history, o.levels)
     if compiled.parameters:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..memory import rss_mib
 from .loss import TermPoints, sample_points, total_loss
 
 
@@ -36,6 +37,7 @@ class History:
     level_starts: list[int] = field(default_factory=list)
     stopped: str | None = None
     weights: list[dict] = field(default_factory=list)  # {"step": s, **weights} at each balance update
+    rss_mib: list[float] = field(default_factory=list)  # resident memory at each logged step
 
     def as_dict(self) -> dict:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -157,6 +159,7 @@ class Trainer:
         h.loss.append(loss_value)
         h.phase.append(phase)
         h.level.append(self.level)
+        h.rss_mib.append(rss_mib())
         for k, v in parts.items():
             h.terms.setdefault(k, []).append(float(v.detach()) if torch.is_tensor(v) else float(v))
         errs = self.errors()
@@ -289,9 +292,10 @@ class Trainer:
 
     def lm(self, steps: int, stop_on_plateau: bool = False, window: int | None = None) -> int:
         """Up to ``steps`` Levenberg-Marquardt iterations on fixed collocation points
-        (:mod:`pinnkan.training.levenberg`). Stops early when no step lowers the loss, or, with
-        ``stop_on_plateau``, when the loss fell by less than ``plateau_tol`` over the last
-        ``window`` (default ``plateau_window``) iterations. Returns the iterations taken."""
+        (:mod:`pinnkan.training.levenberg`). Stops early when no step lowers the loss even at
+        the largest damping, or, with ``stop_on_plateau``, when the loss fell by less than
+        ``plateau_tol`` over the last ``window`` (default ``plateau_window``) iterations.
+        Returns the iterations taken."""
         from .levenberg import LevenbergMarquardt, check_supported
 
         if steps <= 0 or self.stopped or self.out_of_budget():
@@ -312,7 +316,8 @@ class Trainer:
                 losses.append(value)
                 self._advance(1)
                 plateau = stop_on_plateau and plateaued(losses, window or c.plateau_window, c.plateau_tol)
-                last = i == steps - 1 or not accepted or plateau or self.out_of_budget()
+                given_up = not accepted and opt.lam >= opt.lam_max  # no damping lowers the loss
+                last = i == steps - 1 or given_up or plateau or self.out_of_budget()
                 if i % max(1, c.log_every // 10) == 0 or last:
                     self._log_current("lm")
                 if last:
