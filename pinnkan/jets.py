@@ -12,8 +12,10 @@ Propagation rules (closed form, no nested autograd):
 - affine z' = z W^T + b:        every slot is multiplied by W^T; b is added to the value only.
 - elementwise z' = f(z):        g' = f'(z) g_a,   h'_ab = f''(z) g_a g_b + f'(z) h_ab.
 - KAN layer z'_j = sum_i phi_ji(z_i), phi_ji = sum_m c_jim B_m: the same rule per edge with
-  phi' and phi'' from the closed-form B-spline derivatives, contracted with the coefficients
-  in one matmul: [B_m(z_i), B'_m(z_i) g_ia, B''_m(z_i) g_ia g_ib + B'_m(z_i) h_iab] @ C.
+  phi' and phi'' from the closed-form B-spline derivatives, contracted with the coefficients:
+  [B_m(z_i), B'_m(z_i) g_ia, B''_m(z_i) g_ia g_ib + B'_m(z_i) h_iab] @ C. On a uniform grid
+  only the k+1 basis functions B_{cell+r} are nonzero at z_i, so the jets are kept in that
+  local form (N, S, in, k+1) and contracted with the gathered coefficients c_{j,i,cell+r}.
 
 The parameters enter only through ordinary tensor operations, so one reverse pass gives the
 gradient of a loss built from any slot.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import torch
 
+from .bspline import uniform_local_basis
 from .networks.kan import KAN, KANLayer
 from .networks.mlp import MLP, BoxNormalization
 
@@ -117,9 +120,47 @@ def elementwise(J: torch.Tensor, f, d: int, pairs: list[Pair]) -> torch.Tensor:
     return torch.cat(parts, dim=1)
 
 
+def is_local(layer: KANLayer) -> bool:
+    """Uniform B-spline layers take the local path: only the k+1 nonzero basis functions."""
+    return layer.spline_basis == "bspline" and not layer.free_knots
+
+
+def kan_local_basis_jet(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]):
+    """Local form of :func:`kan_basis_jet` for a uniform B-spline layer: (cell (N, in),
+    Z (N, S, in, k+1)) with Z[..., i, r] the jet of B_{cell_i + r}(z_i); the other G-1 basis
+    functions of each edge vanish at z_i. Same values as the dense form, (G+k)/(k+1) less work."""
+    v, g, h = J[:, 0], J[:, 1:1 + d], J[:, 1 + d:]
+    lo, hi, G, k = layer.lo, layer.hi, layer.grid, layer.degree
+    cell, B0 = uniform_local_basis(v, lo, hi, G, k, 0)     # (N, in), (N, in, k+1)
+    _, B1 = uniform_local_basis(v, lo, hi, G, k, 1)
+    rows = [B0[:, None], B1[:, None] * g[..., None]]
+    if pairs:
+        _, B2 = uniform_local_basis(v, lo, hi, G, k, 2)
+        a = [p[0] for p in pairs]
+        b = [p[1] for p in pairs]
+        rows.append(B2[:, None] * (g[:, a] * g[:, b])[..., None] + B1[:, None] * h[..., None])
+    return cell, torch.cat(rows, dim=1)
+
+
+def local_index(cell: torch.Tensor, degree: int) -> torch.Tensor:
+    """Basis indices cell + r, r = 0..k, of the nonzero basis functions: (N, in, k+1)."""
+    return cell[..., None] + torch.arange(degree + 1, device=cell.device)
+
+
+def gather_coef(coef: torch.Tensor, cell: torch.Tensor, degree: int) -> torch.Tensor:
+    """C[n, i, r, o] = coef[o, i, cell[n, i] + r]: the coefficients that act at each point,
+    (N, in, k+1, out), from coef (out, in, G+k)."""
+    channels = torch.arange(coef.shape[1], device=coef.device)[None, :, None]
+    return coef.permute(1, 2, 0)[channels, local_index(cell, degree)]
+
+
 def kan_layer(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> torch.Tensor:
     """Jet through one KAN layer. J: (N, S, in) -> (N, S, out)."""
-    out = kan_basis_jet(J, layer, d, pairs).flatten(2) @ layer.coef.flatten(1).T   # (N, S, out)
+    if is_local(layer):
+        cell, Z = kan_local_basis_jet(J, layer, d, pairs)
+        out = torch.einsum("nsim,nimo->nso", Z, gather_coef(layer.coef, cell, layer.degree))
+    else:
+        out = kan_basis_jet(J, layer, d, pairs).flatten(2) @ layer.coef.flatten(1).T   # (N, S, out)
     if layer.base == "silu":
         out = out + elementwise(J, _silu, d, pairs) @ layer.w_base.T
     return out

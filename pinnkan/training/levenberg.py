@@ -20,7 +20,8 @@ from torch.func import functional_call, jacrev, vmap
 
 from ..derivatives import JetEngine, order
 from ..errors import OptionError
-from ..jets import _tanh, elementwise, kan_basis_jet, normalize, read_jet, second_order_pairs, seed_jet, supports
+from ..jets import (_tanh, elementwise, gather_coef, is_local, kan_basis_jet, kan_local_basis_jet, local_index,
+                    normalize, read_jet, second_order_pairs, seed_jet, supports)
 from ..compile import parameters_of
 from ..networks.kan import KAN
 from .loss import TermPoints, term_residual
@@ -92,6 +93,8 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
     basis jets (N, S, in (G+k)), and residual i depends on point i alone. So with
     A_l = d(sum_i r_i)/d out_l (one backward pass, (N, S, out)),
     dr_i/dC_l[o, m] = sum_s A_l[i, s, o] Z_l[i, s, m]. Same result as per-point autograd.
+    On a uniform grid Z_l is kept in local form (the k+1 nonzero basis functions per input)
+    and the products are scattered into the dense row.
     """
     rs, js = [], []
     last = len(model.layers) - 1
@@ -103,21 +106,31 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
         J = normalize(seed_jet(x, pairs), model.normalize)
         captured = []
         for i, layer in enumerate(model.layers):
-            Z = kan_basis_jet(J, layer, d, pairs).flatten(2)
-            out = Z @ layer.coef.detach().flatten(1).T
+            if is_local(layer):
+                cell, Z = kan_local_basis_jet(J, layer, d, pairs)     # (N, in), (N, S, in, k+1)
+                out = torch.einsum("nsim,nimo->nso", Z, gather_coef(layer.coef.detach(), cell, layer.degree))
+            else:
+                cell, Z = None, kan_basis_jet(J, layer, d, pairs)     # (N, S, in, G+k)
+                out = Z.flatten(2) @ layer.coef.detach().flatten(1).T
             if not out.requires_grad:  # first layer: nothing upstream depends on parameters
                 out.requires_grad_(True)
-            captured.append((Z.detach(), out))
+            captured.append((layer, cell, Z.detach(), out))
             J = elementwise(out, _tanh, d, pairs) if i < last else out
         values = read_jet(J, keys, pairs)
         n_res = tp.n_residuals
         scale = (weights.get(tp.term.label, tp.term.weight) / n_res) ** 0.5
         r = term_residual(compiled, model, tp, values)
-        grads = torch.autograd.grad(r.sum(), [out for _, out in captured], allow_unused=True)
+        grads = torch.autograd.grad(r.sum(), [c[-1] for c in captured], allow_unused=True)
         cols = {}
-        for i, ((Z, out), A) in enumerate(zip(captured, grads)):
+        for i, ((layer, cell, Z, out), A) in enumerate(zip(captured, grads)):
             A = torch.zeros_like(out) if A is None else A
-            c = torch.einsum("nso,nsk->nok", A, Z).reshape(x.shape[0], -1)
+            if cell is None:
+                c = torch.einsum("nso,nsk->nok", A, Z.flatten(2)).reshape(x.shape[0], -1)
+            else:  # dr_n/dc[o, i, cell + r] = sum_s A[n, s, o] Z[n, s, i, r], scattered into (out, in, G+k)
+                local = torch.einsum("nso,nsir->noir", A, Z)
+                index = local_index(cell, layer.degree)[:, None].expand_as(local)
+                c = local.new_zeros((x.shape[0],) + tuple(layer.coef.shape)).scatter_(3, index, local)
+                c = c.reshape(x.shape[0], -1)
             cols[f"layers.{i}.coef"] = c[:n_res] + c[n_res:] if tp.term.paired else c
         detached = {k: v.detach() for k, v in values.items()}
         for name in parameters_of(model):
