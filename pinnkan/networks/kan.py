@@ -20,7 +20,7 @@ from torch import nn
 
 from pinnkan.bspline import (breakpoints_from_logits, bspline_basis, extend_breakpoints,
                              extended_uniform_knots, logits_from_breakpoints,
-                             nonuniform_refinement_matrix, uniform_basis, uniform_local_basis,
+                             nonuniform_refinement_matrix, uniform_basis,
                              uniform_refinement_matrix)
 from pinnkan.equivalence import (bspline_from_relu_weights, bspline_to_relu_matrix,
                                  relu_power_basis, relu_weights_from_bspline)
@@ -158,18 +158,7 @@ class KANLayer(nn.Module):
         return self
 
     def forward(self, x):
-        if self.spline_basis == "bspline" and not self.free_knots:
-            # uniform grid: only B_{cell+r}, r = 0..k, are nonzero at x_i; contract those with
-            # the gathered coefficients coef[:, i, cell_i + r] (same sum, (G+k)/(k+1) less work)
-            lead = x.shape[:-1]
-            xf = x.reshape(-1, self.in_features)
-            cell, values = uniform_local_basis(xf, self.lo, self.hi, self.grid, self.degree)
-            channels = torch.arange(self.in_features, device=x.device)[None, :, None]
-            index = cell[..., None] + torch.arange(self.degree + 1, device=x.device)
-            coef = self.coef.permute(1, 2, 0)[channels, index]                # (N, in, k+1, out)
-            y = torch.einsum("nir,niro->no", values, coef).reshape(*lead, self.out_features)
-        else:
-            y = self.basis(x).flatten(-2) @ self.coef.flatten(1).T
+        y = self.basis(x).flatten(-2) @ self.coef.flatten(1).T
         if self.base == "silu":
             y = y + F.silu(x) @ self.w_base.T
         return y

@@ -20,7 +20,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from ..derivatives import JetEngine, order
 from ..errors import OptionError
-from ..jets import (_tanh, elementwise, gather_coef, is_local, kan_basis_jet, kan_local_basis_jet, local_index,
+from ..jets import (_tanh, contract_local, elementwise, gather_coef, is_local, kan_basis_jet, kan_local_basis_jet, local_index,
                     normalize, read_jet, second_order_pairs, seed_jet, supports)
 from ..compile import parameters_of
 from ..networks.kan import KAN
@@ -108,7 +108,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
         for i, layer in enumerate(model.layers):
             if is_local(layer):
                 cell, Z = kan_local_basis_jet(J, layer, d, pairs)     # (N, in), (N, S, in, k+1)
-                out = torch.einsum("nsim,nimo->nso", Z, gather_coef(layer.coef.detach(), cell, layer.degree))
+                out = contract_local(Z, gather_coef(layer.coef.detach(), cell, layer.degree))
             else:
                 cell, Z = None, kan_basis_jet(J, layer, d, pairs)     # (N, S, in, G+k)
                 out = Z.flatten(2) @ layer.coef.detach().flatten(1).T
