@@ -92,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--resolution", type=int, metavar="R", help="export mesh resolution")
     s.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     s.add_argument("--mesh", metavar="FILE", help="also write the solution on this mesh (any meshio format) "
-                   "to <out>/on_mesh.vtu")
+                   "to <out>/on_mesh.vtu (a time series on_mesh.pvd for a time-dependent problem)")
     c = sub.add_parser("compare", help="KAN-PINN against MLP-PINN on the same points and budget")
     _common(c)
     c.add_argument("--seeds", type=int, default=1, metavar="K", help="number of seeds (default 1)")
@@ -165,9 +165,9 @@ def run_solve(args) -> int:
     if args.budget_seconds is not None:
         options["budget_seconds"] = args.budget_seconds
     if args.mesh:
-        from .mesh_io import read_volume_mesh
+        from .mesh_io import check_mesh_for
 
-        read_volume_mesh(args.mesh, error=OptionError)  # a missing or unusable mesh: error before training
+        check_mesh_for(problem, args.mesh)  # a missing, unusable or mismatched mesh: error before training
     out = _prepare_out(Path(args.out or f"runs/{problem.name}-{args.model}"))
     result = solve(problem, model=args.model, **options)
     paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)

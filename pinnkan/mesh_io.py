@@ -18,18 +18,19 @@ import numpy as np
 from pinnkan.errors import OptionError, ProblemError
 from pinnkan.export import write_vtu
 
-VOLUME_CELLS = {2: "triangle", 3: "tetra"}
+VOLUME_CELLS = {1: "line", 2: "triangle", 3: "tetra"}
 # higher-order cells list their corner points first: the linear cell is the first dim + 1
-_CORNERS = {"triangle": 2, "triangle6": 2, "triangle7": 2, "tetra": 3, "tetra10": 3}
+_CORNERS = {"line": 1, "line3": 1, "triangle": 2, "triangle6": 2, "triangle7": 2, "tetra": 3, "tetra10": 3}
 _CHUNK = 65536  # points per evaluation block in export_on_mesh
 
 
 def read_volume_mesh(path, error: type[Exception] = ProblemError):
-    """Read the triangles (2D) or tetrahedra (3D) of a mesh file.
+    """Read the triangles (2D) or tetrahedra (3D) of a mesh file, or its lines (1D) when it
+    has neither.
 
     Returns (points (P, dim) float64, [(cell type, int array (C, dim + 1))]) with only the
     points the cells use (renumbered). A file with 3 coordinates whose z are all 0 holds a 2D
-    mesh. Any problem (missing file, unreadable file, no triangle or tetra cells, non-finite
+    mesh (and whose y and z are all 0, with line cells only, a 1D mesh). Any problem (missing file, unreadable file, no triangle or tetra cells, non-finite
     coordinates, cells of zero total size) raises ``error`` naming the file.
     """
     path = Path(path)
@@ -61,7 +62,7 @@ def read_volume_mesh(path, error: type[Exception] = ProblemError):
         dim = _CORNERS.get(block.type)
         if dim is not None and len(block.data):
             blocks.setdefault(dim, []).append(np.asarray(block.data, dtype=np.int64)[:, : dim + 1])
-    dim = 3 if 3 in blocks else 2 if 2 in blocks else None
+    dim = 3 if 3 in blocks else 2 if 2 in blocks else 1 if 1 in blocks else None
     if dim is None:
         raise error(
             f"The mesh file {path} has no triangle or tetra cells (it has: "
@@ -69,8 +70,16 @@ def read_volume_mesh(path, error: type[Exception] = ProblemError):
             "triangles for a 2D domain, tetrahedra for a 3D one (with Gmsh: gmsh -2 or gmsh -3; "
             "quadrilaterals and hexahedra must be split into triangles or tetrahedra)."
         )
-    if points.ndim != 2 or points.shape[1] not in (2, 3) or (dim == 3 and points.shape[1] != 3):
+    if points.ndim != 2 or points.shape[1] not in (1, 2, 3) or points.shape[1] < dim:
         raise error(f"The mesh file {path} has points of shape {points.shape}; expected (P, {dim}).")
+    if dim == 1 and points.shape[1] > 1:
+        if np.any(np.abs(points[:, 1:]) > 1e-12 * max(float(np.abs(points).max()), 1e-300)):
+            raise error(
+                f"The mesh file {path} holds only line cells off the x axis (a curve). pinnkan needs "
+                "a volume mesh of the domain: lines on the x axis (y = z = 0) for 1D, triangles "
+                "for 2D, tetrahedra for 3D (with Gmsh: gmsh -2 or gmsh -3)."
+            )
+        points = points[:, :1]
     if dim == 2 and points.shape[1] == 3:
         z = points[:, 2]
         if np.any(np.abs(z) > 1e-12 * max(float(np.abs(points).max()), 1e-300)):
@@ -90,8 +99,23 @@ def read_volume_mesh(path, error: type[Exception] = ProblemError):
     cells = np.searchsorted(used, cells)
     v = points[cells]
     if not np.any(np.abs(np.linalg.det(v[:, 1:] - v[:, :1])) > 0):
-        raise error(f"The mesh file {path} has cells of zero total {'area' if dim == 2 else 'volume'}.")
+        raise error(f"The mesh file {path} has cells of zero total {('length', 'area', 'volume')[dim - 1]}.")
     return points, [(VOLUME_CELLS[dim], cells)]
+
+
+def check_mesh_for(problem, mesh_path):
+    """Read ``mesh_path`` for writing ``problem``'s solution on it: (points, cells), or an
+    OptionError naming the file when it is unusable or of another dimension than the problem's
+    space. Called before training, so that a bad --mesh costs nothing."""
+    points, cells = read_volume_mesh(mesh_path, error=OptionError)
+    space = problem.spatial_domain
+    if points.shape[1] != space.dim:
+        raise OptionError(
+            f"The mesh file {mesh_path} is a {points.shape[1]}D mesh but the space of problem "
+            f"{problem.name!r} is {space.dim}D; give a mesh of the problem's domain "
+            f"({VOLUME_CELLS.get(space.dim, 'cells')})."
+        )
+    return points, cells
 
 
 def export_on_mesh(result, mesh_path, out_path) -> Path:
@@ -99,19 +123,16 @@ def export_on_mesh(result, mesh_path, out_path) -> Path:
 
     The .vtu holds the file's points and cells (triangles or tetrahedra) with the point data of
     :meth:`pinnkan.result.Result.fields_on` (each field, its exact solution and error where
-    known, the residuals). Points outside the problem's domain are evaluated too (there the
-    values are an extrapolation): a warning gives their fraction. A mesh whose dimension differs
-    from the problem's raises OptionError naming the file. Written atomically; returns the path.
+    known, the residuals). For a time-dependent problem the mesh is a mesh of space, and a
+    time series is written instead: ``out_path`` with suffix .pvd plus one .vtu per time (see
+    :mod:`pinnkan.timeseries`). Points outside the problem's domain are evaluated too (there
+    the values are an extrapolation): a warning gives their fraction. A mesh whose dimension
+    differs from the problem's space raises OptionError naming the file. Written atomically;
+    returns the path.
     """
-    points, cells = read_volume_mesh(mesh_path, error=OptionError)
-    domain = result.problem.domain
-    if points.shape[1] != domain.dim:
-        raise OptionError(
-            f"The mesh file {mesh_path} is a {points.shape[1]}D mesh but the problem "
-            f"{result.problem.name!r} is {domain.dim}D; give a mesh of the problem's domain "
-            f"({VOLUME_CELLS.get(domain.dim, 'cells')} in {domain.dim}D)."
-        )
-    outside = ~domain.contains(points, tol=1e-6 * domain.diameter)
+    points, cells = check_mesh_for(result.problem, mesh_path)
+    space = result.problem.spatial_domain
+    outside = ~space.contains(points, tol=1e-6 * space.diameter)
     if outside.any():
         warnings.warn(
             f"{outside.mean():.1%} of the points of {mesh_path} ({int(outside.sum())} of "
@@ -120,9 +141,13 @@ def export_on_mesh(result, mesh_path, out_path) -> Path:
             UserWarning,
             stacklevel=2,
         )
-    parts = [result.fields_on(points[i:i + _CHUNK]) for i in range(0, len(points), _CHUNK)]
-    data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    stopped = bool(result.metrics.get("stopped"))
+    if result.problem.time is not None:
+        from .timeseries import export_time_series
+
+        return export_time_series(result, out_path.with_suffix(".pvd"), mesh=(points, cells))
+    parts = [result.fields_on(points[i:i + _CHUNK]) for i in range(0, len(points), _CHUNK)]
+    data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    stopped = bool(result.metrics.get("stopped")) or bool(result.compiled.partial_exact)
     return write_vtu(out_path, points, cells, data, allow_nonfinite=stopped)

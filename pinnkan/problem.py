@@ -79,6 +79,12 @@ class Robin(Condition):
     def __init__(self, field, a, b, g=0, on=None, weight=1.0, label=None):
         super().__init__(field, on=on, weight=weight, label=label)
         self.a, self.b, self.g = sp.sympify(a), sp.sympify(b), sp.sympify(g)
+        for name, c in (("a", self.a), ("b", self.b)):
+            if c.atoms(sp.core.function.AppliedUndef):
+                raise ProblemError(
+                    f"Robin({field}, a, b, g): the coefficient {name} = {c} holds a field; a and b must "
+                    "be numbers or expressions of the coordinates."
+                )
 
 
 class Initial(Condition):

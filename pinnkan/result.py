@@ -158,7 +158,8 @@ class Result:
             data = self.fields_on(pts3)
             return {"fields_png": P.plot_fields_2d(pts3[:, :2], None, _display(data, self.field_names),
                                                    out / "solution.png",
-                                                   title=f"{self.problem.name}, slice z = {pts3[0, 2]:.3g}")}
+                                                   title=f"{self.problem.name}, slice {self.compiled.coordinates[2]} = {pts3[0, 2]:.3g}",
+                                                   labels=tuple(self.compiled.coordinates[:2]))}
         return {}
 
 

@@ -44,15 +44,16 @@ def _at_time(points: np.ndarray, t: float) -> np.ndarray:
     return np.hstack([points, np.full((len(points), 1), t)])
 
 
-def export_time_series(result, path, n_times: int = 21, resolution: int | None = None) -> Path:
+def export_time_series(result, path, n_times: int = 21, resolution: int | None = None, mesh=None) -> Path:
     """Write ``path`` (.pvd) and ``n_times`` frames ``<stem>/<stem>_NNNN.vtu`` beside it.
 
-    Each frame holds the spatial mesh of the problem with every field, its exact solution and
-    error, and the PDE residuals at that time (:meth:`Result.fields_on`).
+    Each frame holds a mesh of space (the problem's own at ``resolution``, or ``mesh`` =
+    (points (P, d), cells)) with every field, its exact solution and error, and the PDE
+    residuals at that time (:meth:`Result.fields_on`).
     """
     domain = result.problem.domain
     space = domain.space
-    points, cells = space.mesh(resolution or SPACE_RESOLUTION.get(space.dim, 24))
+    points, cells = mesh if mesh is not None else space.mesh(resolution or SPACE_RESOLUTION.get(space.dim, 24))
     path = Path(path)
     folder = path.parent / path.stem
     folder.mkdir(parents=True, exist_ok=True)

@@ -273,3 +273,12 @@ def test_jacobian_equals_finite_differences():
     assert torch.equal(R0, R)
     # measured max difference 2.1e-10 against max |J| 0.82
     assert float((J - fd).abs().max()) <= 1e-6 * max(1.0, float(J.abs().max()))
+
+
+def test_robin_coefficients_holding_a_field_are_rejected():
+    x, y = sp.symbols("x y")
+    u = sp.Function("u")(x, y)
+    with pytest.raises(pk.ProblemError, match="coefficient a"):
+        pk.Robin(u, u, 1, 0)
+    with pytest.raises(pk.ProblemError, match="coefficient b"):
+        pk.Robin(u, 1, u.diff(x), 0)

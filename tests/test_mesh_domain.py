@@ -295,3 +295,36 @@ def test_mesh_domain_in_a_problem(lshape_file):
     assert math.isfinite(r.metrics["rel_l2"]["u"])
     points, cells = r.problem.domain.mesh(10)
     assert cells[0][0] == "triangle"
+
+
+def test_cli_mesh_of_the_wrong_dimension_fails_before_training(cube_file, tmp_path, capsys):
+    from pinnkan.cli import main
+
+    out = tmp_path / "out"
+    code = main(["solve", "problems/poisson2d.py", "--mesh", str(cube_file), "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert str(cube_file) in err and "3D mesh" in err and "2D" in err
+    assert not (out / "metrics.json").exists()  # nothing trained, nothing written
+
+
+def test_time_dependent_export_on_a_space_mesh_writes_a_time_series(tmp_path):
+    from pinnkan.timeseries import read_pvd
+
+    problem = pk.load_problem("problems/heat1d.py")
+    result = pk.solve(problem, widths=[2, 4, 1], grid=5, adam_steps=5, lm_steps=0, optimizer="lm",
+                      n_interior=64, n_boundary=16, n_eval=200)
+    x = np.linspace(0, 1, 11)
+    mesh = tmp_path / "line.vtu"
+    meshio.write(mesh, meshio.Mesh(np.stack([x, np.zeros(11), np.zeros(11)], 1), [("line", np.array([[i, i + 1] for i in range(10)]))]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = export_on_mesh(result, mesh, tmp_path / "on_mesh.vtu")
+    assert path.suffix == ".pvd"
+    frames = read_pvd(path)
+    assert len(frames) == 21 and frames[0][0] == 0.0 and frames[-1][0] == 1.0
+    t, vtu = frames[10]
+    m = meshio.read(vtu)
+    pts = np.hstack([m.points[:, :1], np.full((11, 1), t)])
+    assert np.allclose(m.point_data["u"], result.predict(pts)[:, 0], rtol=0, atol=1e-12)
+    assert np.allclose(m.point_data["u_exact"], np.exp(-0.1 * np.pi**2 * t) * np.sin(np.pi * x), rtol=0, atol=1e-12)

@@ -49,6 +49,11 @@ class MeshDomain(Domain):
     def __init__(self, path):
         self.path = Path(path)
         points, cells = read_volume_mesh(self.path)
+        if points.shape[1] == 1:
+            raise ProblemError(
+                f"The mesh file {self.path} is a 1D mesh (lines); MeshDomain reads triangles or "
+                "tetrahedra. For a 1D domain use pk.Interval(a, b)."
+            )
         self.points, (self.cell_type, self.cells) = points, cells[0]
         self.dim = points.shape[1]
         d = self.dim
