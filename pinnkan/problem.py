@@ -225,6 +225,8 @@ class Problem:
         last argument, and ``domain`` (the spatial domain) becomes ``SpaceTime(domain, t0, t1)``.
     parameters: optional ``{symbol: initial guess}`` of unknown constants learned with the network
         (inverse problems); ``exact`` may hold their true values for the report.
+    vectors: optional ``{name: (field, field[, field])}``: fields exported together as one vector
+        array (e.g. ``{"velocity": (u, v)}``), besides each field on its own.
     source: the problem file it was loaded from (set by :func:`pinnkan.load_problem`).
     """
 
@@ -239,6 +241,7 @@ class Problem:
     source: str | None = None
     time: tuple | None = None
     parameters: dict | None = None
+    vectors: dict | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -257,6 +260,8 @@ class Problem:
         self.fields = [_as_field(f, "each entry of Problem(fields=...)") for f in self.fields]
         if self.time is not None:
             self._set_time()
+        if self.vectors is not None:
+            self._check_vectors()
         if self.parameters is not None:
             if not isinstance(self.parameters, dict) or not all(isinstance(k, sp.Symbol) for k in self.parameters):
                 raise ProblemError("Problem(parameters=...) must be a dict {sympy symbol: initial guess}.")
@@ -283,6 +288,20 @@ class Problem:
                 f"Problem(equation_weights=...) has {len(self.equation_weights)} entries for "
                 f"{len(self.equations)} equations; give one weight per equation."
             )
+
+    def _check_vectors(self):
+        if not isinstance(self.vectors, dict):
+            raise ProblemError("Problem(vectors=...) must be a dict {name: (field, field, ...)}.")
+        for name, parts in self.vectors.items():
+            if not isinstance(name, str) or not name:
+                raise ProblemError(f"Problem(vectors=...): the name {name!r} must be a non-empty string.")
+            parts = tuple(parts) if isinstance(parts, (tuple, list)) else (parts,)
+            if not 2 <= len(parts) <= 3 or any(p not in self.fields for p in parts):
+                raise ProblemError(
+                    f"Problem(vectors={{{name!r}: ...}}) must list 2 or 3 of the problem's fields "
+                    f"{', '.join(map(str, self.fields))}, e.g. (u, v); got {parts!r}."
+                )
+            self.vectors[name] = parts
 
     def _set_time(self):
         from .geometry.domain import Domain

@@ -64,6 +64,8 @@ class Result:
                 e = exact[:, f].double().cpu().numpy()
                 data[f"{name}_exact"] = e
                 data[f"{name}_abs_error"] = np.abs(data[name] - e)
+        for vname, parts in (self.problem.vectors or {}).items():  # (P, 2 or 3) vector arrays
+            data[vname] = np.stack([data[p.func.__name__] for p in parts], axis=1)
         res = equation_residuals(self.compiled, self.model, self.engine, pts).double().cpu().numpy()
         if res.shape[1] == 1:
             data["residual"] = res[:, 0]

@@ -38,6 +38,7 @@ problem = pk.Problem(
     name="kovasznay",
     domain=pk.Rectangle((-0.5, -0.5), (1, 1.5)),
     fields=[u, v, p],
+    vectors={"velocity": (u, v)},
     equations=[
         sp.Eq(u * u.diff(x) + v * u.diff(y) + p.diff(x) - lap(u) / Re, 0),
         sp.Eq(u * v.diff(x) + v * v.diff(y) + p.diff(y) - lap(v) / Re, 0),

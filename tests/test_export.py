@@ -147,3 +147,32 @@ def test_plot_error_vs_time(tmp_path):
         "MLP": [(t, np.exp(-0.3 * t)), (t, np.exp(-0.35 * t))],
     }
     _check_png(plot_error_vs_time(series, tmp_path / "race.png"), tmp_path)
+
+
+def test_vector_fields_are_exported_as_one_array(tmp_path):
+    import meshio
+    import pinnkan as pk
+
+    problem = pk.load_problem("problems/kovasznay.py")
+    result = pk.solve(problem, widths=[2, 4, 3], grid=5, adam_steps=3, lm_steps=0, optimizer="lm",
+                      n_interior=64, n_boundary=16, n_eval=200)
+    path = result.export(tmp_path / "k.vtu", resolution=6)
+    m = meshio.read(path)
+    vel = m.point_data["velocity"]
+    assert vel.shape == (len(m.points), 3)
+    assert np.array_equal(vel[:, 0], m.point_data["u"]) and np.array_equal(vel[:, 1], m.point_data["v"])
+    assert np.all(vel[:, 2] == 0)
+
+
+def test_vectors_must_name_two_or_three_fields():
+    import sympy as sp
+    import pinnkan as pk
+
+    x, y = sp.symbols("x y")
+    u, v = sp.Function("u")(x, y), sp.Function("v")(x, y)
+    w = sp.Function("w")(x, y)
+    kw = dict(name="p", domain=pk.Rectangle((0, 0), (1, 1)), fields=[u, v], equations=[u.diff(x), v.diff(y)])
+    with pytest.raises(pk.ProblemError, match="2 or 3 of the problem's fields"):
+        pk.Problem(**kw, vectors={"velocity": (u, w)})
+    with pytest.raises(pk.ProblemError, match="2 or 3"):
+        pk.Problem(**kw, vectors={"velocity": (u,)})
