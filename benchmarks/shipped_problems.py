@@ -74,8 +74,9 @@ def main(argv=None) -> int:
         return 0
     files = args.problems.split(",") if args.problems else sorted(str(p) for p in (ROOT / "problems").glob("*.py"))
     pairs = [(f, m, v) for f in files for m in args.models.split(",") for v in args.variants.split(",")]
+    threads = 1 if args.jobs > 1 else torch.get_num_threads()
     print(f"machine: {platform.machine()} ({os.cpu_count()} cores), torch {torch.__version__}; budget "
-          f"{args.budget_seconds:g} s per run, {args.jobs} run(s) at a time, one torch thread each\n")
+          f"{args.budget_seconds:g} s per run, {args.jobs} run(s) at a time, {threads} torch thread(s) each\n")
     header = ("| problem | model | params | rel L2 (worst field) | max abs error | time (s) | steps |\n"
               "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     rows = []
