@@ -65,8 +65,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "runs/<problem>-compare for compare)")
     p.add_argument("--rad", action="store_true",
                    help="residual-based adaptive resampling (RAD) of the interior points at each level start")
-    p.add_argument("--balance", default="none", choices=["none", "grad"],
-                   help="loss balancing: grad = learning-rate annealing of the condition weights at each level start")
+    p.add_argument("--balance", default=None, choices=["none", "grad"],
+                   help="loss balancing: grad = learning-rate annealing of the condition weights at each level "
+                        "start (default for the KAN), none = fixed weights (default for the MLP)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch (default: torch's choice; 1 is often fastest for small "
@@ -103,10 +104,12 @@ def parser() -> argparse.ArgumentParser:
 def _options(args) -> dict:
     o = {"degree": args.degree, "activation": args.activation, "sampler": args.sampler,
          "spline_basis": args.basis, "engine": args.engine, "optimizer": args.optimizer,
-         "free_knots": args.free_knots, "balance": args.balance,
+         "free_knots": args.free_knots,
          "adaptive_sampling": "rad" if args.rad else "none",
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
+    if args.balance is not None:
+        o["balance"] = args.balance
     if args.grid is not None:
         o["grid"] = args.grid
     if args.steps:

@@ -54,7 +54,7 @@ class SolveOptions:
     sampler: str = "sobol"
     resample_every: int = 0
     adaptive_sampling: str = "none"
-    balance: str = "none"
+    balance: str | None = None
     weights: dict = field(default_factory=dict)
     budget_seconds: float | None = None
     device: str = "cpu"
@@ -113,9 +113,11 @@ class SolveOptions:
         if o.lbfgs_steps is None:
             o.lbfgs_steps = 2000
         if o.lm_steps is None:
-            o.lm_steps = 400
+            o.lm_steps = 800
         if o.adaptive_sampling not in ("none", "rad"):
             raise OptionError(f"Unknown adaptive sampling {o.adaptive_sampling!r}; choose none or rad.")
+        if o.balance is None:  # KAN default chosen by measurement (docs/benchmarks.md, section 8)
+            o.balance = "grad" if kan else "none"
         if o.balance not in ("none", "grad"):
             raise OptionError(f"Unknown loss balancing {o.balance!r}; choose none or grad.")
         if o.optimizer not in OPTIMIZERS:

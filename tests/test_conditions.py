@@ -107,7 +107,9 @@ def test_robin_short_solve_reaches_the_error_bound():
     # w'' = w on [0, 1] with w + w' n = 2 e s: w = e^s (at s = 0: 1 - 1 = 0, at s = 1: e + e = 2e)
     p = pk.Problem(name="robin1d", domain=pk.Interval(0, 1), fields=[w], equations=[sp.Eq(w.diff(s, 2), w)],
                    conditions=[pk.Robin(w, 1, 1, 2 * sp.E * s)], exact={w: sp.exp(s)})
-    r = pk.solve(p, widths=[1, 5, 1], grid=10, adam_steps=0, lm_steps=40, n_interior=64, n_boundary=8, seed=0)
+    # fixed loss weights: this checks the Robin residual, not the balancing
+    r = pk.solve(p, widths=[1, 5, 1], grid=10, adam_steps=0, lm_steps=40, n_interior=64, n_boundary=8, seed=0,
+                 balance="none")
     # measured 4.0e-4 (seeds 1, 2: 2.0e-5, 2.3e-4); untrained 1.2
     assert r.metrics["rel_l2"]["w"] < 2e-3
 
@@ -209,7 +211,7 @@ def test_periodic_short_solve_reaches_the_error_bound():
                    equations=[sp.Eq(w.diff(s, 2) - w, -(sp.pi**2 + 1) * sp.sin(sp.pi * s))],
                    conditions=[pk.Periodic(w, s)], exact={w: sp.sin(sp.pi * s)})
     r = pk.solve(p, widths=[1, 5, 1], levels=[5, 10], adam_steps=0, lm_steps=40, n_interior=64, n_boundary=8,
-                 seed=0)
+                 seed=0, balance="none")  # fixed loss weights: this checks the periodic terms
     # measured 8.4e-4 (seeds 1, 2, 4: 7.4e-4, 1.1e-3, 5.3e-3)
     assert r.metrics["rel_l2"]["w"] < 5e-3
 

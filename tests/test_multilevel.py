@@ -61,7 +61,8 @@ def _solve(**options):
 
 
 def test_multilevel_levels_are_nested_and_monotone_in_loss():
-    r = _solve(levels=[3, 6, 12], optimizer="lm", lm_steps=45)
+    # fixed loss weights, so that one loss is comparable across levels
+    r = _solve(levels=[3, 6, 12], optimizer="lm", lm_steps=45, balance="none")
     h = r.history
     assert len(h.level_starts) == 2 and r.model.grid == 12
     assert [lv["grid"] for lv in r.metrics["levels"]] == [3, 6, 12]
@@ -72,6 +73,17 @@ def test_multilevel_levels_are_nested_and_monotone_in_loss():
     lm_losses = [loss for loss, phase in zip(h.loss, h.phase) if phase in ("lm", "refine")]
     assert all(b <= a * (1 + 1e-9) for a, b in zip(lm_losses, lm_losses[1:]))
     assert r.metrics["rel_l2"]["u"] < 1e-2
+
+
+def test_balanced_weights_change_only_at_level_starts_and_the_loss_falls_within_each_level():
+    r = _solve(levels=[3, 6, 12], optimizer="lm", lm_steps=45)  # balance="grad": the KAN default
+    h = r.history
+    assert [w["step"] for w in h.weights] == [50, *h.level_starts]  # after Adam, then at each refinement
+    for w in h.weights:
+        assert 1e-3 <= w["Dirichlet 1"] <= 1e4
+    for level in range(3):
+        losses = [loss for loss, phase, lv in zip(h.loss, h.phase, h.level) if phase == "lm" and lv == level]
+        assert all(b <= a * (1 + 1e-9) for a, b in zip(losses, losses[1:])), level
 
 
 def test_multilevel_beats_single_level_at_equal_steps():
