@@ -6,12 +6,14 @@ import pytest
 import sympy as sp
 import torch
 
+from helpers import finite_difference_jacobian, sympy_values
+
 import pinnkan as pk
 import pinnkan.training.levenberg as levenberg
 from pinnkan.compile import compile_problem
 from pinnkan.errors import ProblemError
 from pinnkan.sampling import CollocationSampler
-from pinnkan.training.levenberg import flat_parameters, residual_and_jacobian, set_flat_parameters
+from pinnkan.training.levenberg import residual_and_jacobian
 from pinnkan.training.loss import sample_points
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
@@ -20,20 +22,6 @@ x, y, t = sp.symbols("x y t")
 u = sp.Function("u")(x, y)
 SQUARE = pk.Rectangle((-1, -1), (1, 1))
 CPU = torch.device("cpu")
-
-
-def sympy_values(keys, exact, coords, points):
-    """{(0, alpha): tensor} of the derivatives of the sympy expression ``exact`` at points."""
-    cols = [points[:, i] for i in range(points.shape[1])]
-    out = {}
-    for f, alpha in keys:
-        expr = exact
-        for c, a in zip(coords, alpha):
-            if a:
-                expr = expr.diff(c, a)
-        val = np.broadcast_to(np.asarray(sp.lambdify(coords, expr, "numpy")(*cols), dtype=float), cols[0].shape)
-        out[(f, alpha)] = torch.as_tensor(val.copy())
-    return out
 
 
 def laplace(field, *coords):
@@ -259,18 +247,7 @@ def test_jacobian_equals_finite_differences():
     c, data, model = _mixed_setup(seed=1)
     weights = {"Initial 4": 9.0}
     R, J = residual_and_jacobian(model, c, data, weights)
-    theta = flat_parameters(model)
-    h = 1e-6
-    fd = torch.empty_like(J)
-    for j in range(len(theta)):
-        e = torch.zeros_like(theta)
-        e[j] = h
-        set_flat_parameters(model, theta + e)
-        rp, _ = residual_and_jacobian(model, c, data, weights, with_jacobian=False)
-        set_flat_parameters(model, theta - e)
-        rm, _ = residual_and_jacobian(model, c, data, weights, with_jacobian=False)
-        fd[:, j] = (rp - rm) / (2 * h)
-    set_flat_parameters(model, theta)
+    fd = finite_difference_jacobian(model, c, data, weights)
     R0, _ = residual_and_jacobian(model, c, data, weights, with_jacobian=False)
     assert torch.equal(R0, R)
     # measured max difference 2.1e-10 against max |J| 0.82

@@ -9,6 +9,8 @@ import pytest
 import sympy as sp
 import torch
 
+from helpers import finite_difference_jacobian
+
 import pinnkan as pk
 import pinnkan.training.levenberg as levenberg
 from pinnkan.compile import compile_problem
@@ -16,7 +18,7 @@ from pinnkan.derivatives import AutogradEngine
 from pinnkan.errors import ProblemError
 from pinnkan.sampling import CollocationSampler
 from pinnkan.solver import attach_parameters
-from pinnkan.training.levenberg import flat_parameters, residual_and_jacobian, set_flat_parameters
+from pinnkan.training.levenberg import residual_and_jacobian
 from pinnkan.training.loss import sample_points
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
@@ -152,22 +154,7 @@ def _inverse_setup(problem, k_value=0.3):
     return c, data, model
 
 
-def _finite_differences(model, c, data, weights, h=1e-6):
-    theta = flat_parameters(model)
-    cols = []
-    for j in range(len(theta)):
-        e = torch.zeros_like(theta)
-        e[j] = h
-        set_flat_parameters(model, theta + e)
-        rp, _ = residual_and_jacobian(model, c, data, weights, with_jacobian=False)
-        set_flat_parameters(model, theta - e)
-        rm, _ = residual_and_jacobian(model, c, data, weights, with_jacobian=False)
-        cols.append((rp - rm) / (2 * h))
-    set_flat_parameters(model, theta)
-    return torch.stack(cols, dim=1)
-
-
-def test_parameter_jacobian_structured_equals_generic_and_finite_differences(monkeypatch):
+def test_parameter_jacobian_structured_equals_generic_andfinite_difference_jacobian(monkeypatch):
     c, data, model = _inverse_setup(inverse())
     names = [n for n, _ in model.named_parameters()]
     assert names[-1] == "problem_parameters.k" and levenberg._plain_kan(model)
@@ -181,7 +168,7 @@ def test_parameter_jacobian_structured_equals_generic_and_finite_differences(mon
     assert torch.all(J1[20:, -1] == 0)
     assert float(uxx.abs().max()) > 1e-2
 
-    fd = _finite_differences(model, c, data, weights)
+    fd = finite_difference_jacobian(model, c, data, weights)
     scale = max(1.0, float(J1.abs().max()))
     # measured max difference 1.6e-10 against max |J| 0.85
     assert float((J1 - fd).abs().max()) <= 1e-6 * scale
@@ -198,7 +185,7 @@ def test_parameter_jacobian_structured_equals_generic_and_finite_differences(mon
 def test_parameter_column_for_nonlinear_dependence(coefficient):
     c, data, model = _inverse_setup(inverse(equations=[sp.Eq(u.diff(t), coefficient * u.diff(x, 2))]))
     R, J = residual_and_jacobian(model, c, data, {})
-    fd = _finite_differences(model, c, data, {})
+    fd = finite_difference_jacobian(model, c, data, {})
     # measured at most 6.7e-11 on the parameter column, 5.2e-10 overall (1/k: max |J| 2.7)
     assert float(fd[:20, -1].abs().max()) > 0.1
     assert float((J - fd).abs().max()) <= 1e-6 * max(1.0, float(J.abs().max()))

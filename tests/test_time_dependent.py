@@ -9,6 +9,8 @@ import pytest
 import sympy as sp
 import torch
 
+from helpers import sympy_values
+
 import pinnkan as pk
 from pinnkan.compile import compile_problem
 from pinnkan.errors import ProblemError
@@ -34,20 +36,6 @@ def heat(**changes):
                 conditions=[pk.Dirichlet(u, 0), pk.Initial(u, SINE)])
     spec.update(changes)
     return pk.Problem(**spec)
-
-
-def sympy_values(keys, exact, coords, points):
-    """{(0, alpha): tensor} of the derivatives of the sympy expression ``exact`` at points."""
-    cols = [points[:, i] for i in range(points.shape[1])]
-    out = {}
-    for f, alpha in keys:
-        expr = exact
-        for c, a in zip(coords, alpha):
-            if a:
-                expr = expr.diff(c, a)
-        val = np.broadcast_to(np.asarray(sp.lambdify(coords, expr, "numpy")(*cols), dtype=float), cols[0].shape)
-        out[(f, alpha)] = torch.as_tensor(val.copy())
-    return out
 
 
 # ---------------------------------------------------------------------------- the domain
