@@ -149,5 +149,4 @@ def export_on_mesh(result, mesh_path, out_path) -> Path:
         return export_time_series(result, out_path.with_suffix(".pvd"), mesh=(points, cells))
     parts = [result.fields_on(points[i:i + _CHUNK]) for i in range(0, len(points), _CHUNK)]
     data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    stopped = bool(result.metrics.get("stopped")) or bool(result.compiled.partial_exact)
-    return write_vtu(out_path, points, cells, data, allow_nonfinite=stopped)
+    return write_vtu(out_path, points, cells, data, allow_nonfinite=result.allow_nonfinite)

@@ -50,9 +50,16 @@ class Result:
         with torch.no_grad():
             return self.model(self._tensor(points)).double().cpu().numpy()
 
-    def fields_on(self, points) -> dict[str, np.ndarray]:
+    @property
+    def allow_nonfinite(self) -> bool:
+        """Whether exported point data may hold nan: after a run stopped by a non-finite loss, or
+        where an exact solution is undefined (nan) off its field's subdomain."""
+        return bool(self.metrics.get("stopped")) or bool(self.compiled.partial_exact)
+
+    def fields_on(self, points, residuals: bool = True) -> dict[str, np.ndarray]:
         """Point data at ``points`` (n, d): each field, its exact solution and absolute error, and
-        the PDE residual of each equation (``residual`` or ``residual_1``, ``residual_2``, ...)."""
+        (unless ``residuals`` is False: they need the derivatives) the PDE residual of each
+        equation (``residual`` or ``residual_1``, ``residual_2``, ...)."""
         pts = self._tensor(points)
         with torch.no_grad():
             pred = self.model(pts)
@@ -66,6 +73,8 @@ class Result:
                 data[f"{name}_abs_error"] = np.abs(data[name] - e)
         for vname, parts in (self.problem.vectors or {}).items():  # (P, 2 or 3) vector arrays
             data[vname] = np.stack([data[p.func.__name__] for p in parts], axis=1)
+        if not residuals:
+            return data
         res = equation_residuals(self.compiled, self.model, self.engine, pts).double().cpu().numpy()
         if res.shape[1] == 1:
             data["residual"] = res[:, 0]
@@ -82,8 +91,7 @@ class Result:
         domain = self.problem.domain
         points, cells = domain.mesh(resolution or DEFAULT_RESOLUTION.get(domain.dim, 32))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        stopped = bool(self.metrics.get("stopped")) or bool(self.compiled.partial_exact)
-        return write_vtu(path, points, cells, self.fields_on(points), allow_nonfinite=stopped)
+        return write_vtu(path, points, cells, self.fields_on(points), allow_nonfinite=self.allow_nonfinite)
 
     def export_time_series(self, path, n_times: int = 21, resolution: int | None = None) -> Path:
         """Time-dependent problems: ``path`` (.pvd, one animated dataset in ParaView) and one
@@ -142,12 +150,12 @@ class Result:
         domain = self.problem.domain
         if domain.dim == 1:
             x = np.linspace(domain.bounds[0][0], domain.bounds[1][0], 400)
-            data = self.fields_on(x[:, None])
+            data = self.fields_on(x[:, None], residuals=False)
             return {"profile_png": P.plot_profile_1d(x, _display(data, self.field_names), out / "solution.png")}
         if domain.dim == 2:
             points, cells = domain.mesh(80)
             triangles = next((c for kind, c in cells if kind == "triangle"), None)  # keeps notches and holes
-            data = self.fields_on(points)
+            data = self.fields_on(points, residuals=False)
             labels = tuple(self.compiled.coordinates[:2])
             return {"fields_png": P.plot_fields_2d(points, triangles, _display(data, self.field_names),
                                                    out / "solution.png", title=self.problem.name, labels=labels)}
@@ -157,7 +165,7 @@ class Result:
             X, Y = np.meshgrid(lo[0] + g * (hi[0] - lo[0]), lo[1] + g * (hi[1] - lo[1]), indexing="ij")
             pts3 = np.stack([X.ravel(), Y.ravel(), np.full(X.size, 0.5 * (lo[2] + hi[2]))], axis=1)
             pts3 = pts3[domain.contains(pts3)]
-            data = self.fields_on(pts3)
+            data = self.fields_on(pts3, residuals=False)
             return {"fields_png": P.plot_fields_2d(pts3[:, :2], None, _display(data, self.field_names),
                                                    out / "solution.png",
                                                    title=f"{self.problem.name}, slice {self.compiled.coordinates[2]} = {pts3[0, 2]:.3g}",

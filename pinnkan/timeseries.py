@@ -57,11 +57,11 @@ def export_time_series(result, path, n_times: int = 21, resolution: int | None =
     path = Path(path)
     folder = path.parent / path.stem
     folder.mkdir(parents=True, exist_ok=True)
-    stopped = bool(result.metrics.get("stopped")) or bool(result.compiled.partial_exact)
     entries = []
     for k, t in enumerate(domain.times(n_times)):
         name = f"{path.stem}_{k:04d}.vtu"
-        write_vtu(folder / name, points, cells, result.fields_on(_at_time(points, t)), allow_nonfinite=stopped)
+        write_vtu(folder / name, points, cells, result.fields_on(_at_time(points, t)),
+                  allow_nonfinite=result.allow_nonfinite)
         entries.append((t, f"{folder.name}/{name}"))
     return write_pvd(path, entries)
 
@@ -83,10 +83,10 @@ def animate(result, path, n_frames: int = 41, fps: int = 8) -> Path:
     if space.dim == 1:
         lo, hi = space.bounds
         x = np.linspace(lo[0], hi[0], 400)[:, None]
-        frames = [result.fields_on(_at_time(x, t)) for t in times]
+        frames = [result.fields_on(_at_time(x, t), residuals=False) for t in times]
     elif space.dim == 2:
         x, cells = space.mesh(60)
-        frames = [result.fields_on(_at_time(x, t)) for t in times]
+        frames = [result.fields_on(_at_time(x, t), residuals=False) for t in times]
     else:
         raise ValueError("animations are drawn for 1D and 2D space only")
     values = np.concatenate([f[name] for f in frames])
