@@ -166,10 +166,10 @@ def compile_problem(problem: Problem, sample_points: Callable | None = None) -> 
         what = f"condition {j + 1} ({cond.kind} on {cond.field}) of {loc}"
         label = cond.label or f"{cond.kind} {j + 1}"
         if isinstance(cond, Periodic):
-            terms.extend(_periodic_terms(cond, problem, coords, fields, field_names, label, what))
+            terms.extend(_periodic_terms(cond, problem, coords, build, label, what))
             continue
         if isinstance(cond, Data):
-            terms.append(_data_term(cond, problem, coords, fields, field_names, label, what))
+            terms.append(_data_term(cond, problem, coords, build, label, what))
             continue
         if isinstance(cond, Initial):
             _check_initial(cond, problem, what)
@@ -435,7 +435,7 @@ def _check_time_derivatives(problem: Problem, terms: list[Term], field_names, lo
             )
 
 
-def _periodic_terms(cond: Periodic, problem: Problem, coords, fields, field_names, label, what) -> list[Term]:
+def _periodic_terms(cond: Periodic, problem: Problem, coords, build, label, what) -> list[Term]:
     """Two paired terms: the values, and the first derivatives along the coordinate, match."""
     space = problem.spatial_domain
     if cond.coordinate not in coords or (problem.time and cond.coordinate == problem.time_symbol):
@@ -451,8 +451,7 @@ def _periodic_terms(cond: Periodic, problem: Problem, coords, fields, field_name
     axis = coords.index(cond.coordinate)
     out = []
     for part, expr in (("value", cond.field), ("derivative", cond.field.diff(cond.coordinate))):
-        res, keys = _substitute(expr, coords, fields, field_names, what)
-        g = compile_expression(res, {placeholder_name(field_names, k) for k in keys}, what)
+        g, keys = build(expr, what)
 
         def residual(env, g=g):
             v = g(env)
@@ -463,7 +462,7 @@ def _periodic_terms(cond: Periodic, problem: Problem, coords, fields, field_name
     return out
 
 
-def _data_term(cond: Data, problem: Problem, coords, fields, field_names, label, what) -> Term:
+def _data_term(cond: Data, problem: Problem, coords, build, label, what) -> Term:
     """Residual field(x_i) - value_i at the observation points; env["_obs"] holds the values."""
     pts = cond.points
     if pts.shape[1] != len(coords):
@@ -479,10 +478,9 @@ def _data_term(cond: Data, problem: Problem, coords, fields, field_names, label,
             f"{problem.domain!r}, e.g. {dict(zip([c.name for c in coords], bad.tolist()))}; remove them "
             "or fix their coordinates."
         )
-    res, keys = _substitute(cond.field, coords, fields, field_names, what)
-    g = compile_expression(res, {placeholder_name(field_names, k) for k in keys}, what)
-    return Term(label, "data", cond.weight, keys, lambda env: g(env) - env["_obs"], cond.field - sp.Symbol("_obs"),
-                observed=(pts, cond.values))
+    expr = cond.field - sp.Symbol("_obs")
+    fn, keys = build(expr, what, {"_obs"})
+    return Term(label, "data", cond.weight, keys, fn, expr, observed=(pts, cond.values))
 
 
 def _is_callable(value) -> bool:
