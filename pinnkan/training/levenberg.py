@@ -145,10 +145,7 @@ def _parameter_column(compiled, model, tp, values, name: str) -> torch.Tensor:
     params = {k: v.detach() for k, v in parameters_of(model).items()}
     with fwAD.dual_level():
         params[name] = fwAD.make_dual(params[name], torch.ones_like(params[name]))
-        env = compiled.env(tp.points, values, tp.normals if tp.term.needs_normals else None, params)
-        if tp.observed is not None:
-            env["_obs"] = tp.observed
-        tangent = fwAD.unpack_dual(tp.term.residual(env)).tangent
+        tangent = fwAD.unpack_dual(term_residual(compiled, model, tp, values, params)).tangent
     if tangent is None:  # the term does not depend on this parameter
         return torch.zeros(tp.n_residuals, 1, dtype=tp.points.dtype, device=tp.points.device)
     return tangent.reshape(-1, 1).expand(tp.n_residuals, 1)

@@ -89,9 +89,11 @@ def residual(compiled: CompiledProblem, model, engine, tp: TermPoints, create_gr
     return term_residual(compiled, model, tp, values)
 
 
-def term_residual(compiled: CompiledProblem, model, tp: TermPoints, values: dict) -> torch.Tensor:
-    """Residual (n_residuals,) of ``tp.term`` from the field derivative ``values`` at its points."""
-    env = compiled.env(tp.points, values, tp.normals if tp.term.needs_normals else None, parameters_of(model))
+def term_residual(compiled: CompiledProblem, model, tp: TermPoints, values: dict, params: dict | None = None) -> torch.Tensor:
+    """Residual (n_residuals,) of ``tp.term`` from the field derivative ``values`` at its points;
+    ``params`` replaces the model's problem parameters ({name: 0-dim tensor}) when given."""
+    params = parameters_of(model) if params is None else params
+    env = compiled.env(tp.points, values, tp.normals if tp.term.needs_normals else None, params)
     if tp.observed is not None:
         env["_obs"] = tp.observed
     return tp.term.residual(env)
