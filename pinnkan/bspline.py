@@ -68,18 +68,27 @@ def uniform_local_basis(x, lo, hi, grid, degree, derivative=0):
     not clamped, so the end polynomial pieces are extended (polynomial extrapolation). The
     cell is piecewise constant, so values are differentiable in x to any order by autograd.
     """
+    cell, (values,) = uniform_local_bases(x, lo, hi, grid, degree, (derivative,))
+    return cell, values
+
+
+def uniform_local_bases(x, lo, hi, grid, degree, derivatives=(0, 1, 2)):
+    """:func:`uniform_local_basis` for several derivative orders at once, sharing the cell and
+    the powers of u: (cell, [values for each order in ``derivatives``])."""
     h = (hi - lo) / grid
     s = (x - lo) / h
     cell = torch.clamp(torch.floor(s.detach()), 0, grid - 1).long()
     u = s - cell.to(s.dtype)
-    M = _local_matrix(int(degree), int(derivative), x.dtype, x.device)
     powers = [torch.ones_like(u)]
-    for _ in range(M.shape[0] - 1):
+    for _ in range(degree):
         powers.append(powers[-1] * u)
-    values = torch.stack(powers, dim=-1) @ M
-    if derivative:
-        values = values * h ** (-derivative)
-    return cell, values
+    U = torch.stack(powers, dim=-1)                                  # x.shape + (k+1,)
+    out = []
+    for d in derivatives:
+        M = _local_matrix(int(degree), int(d), x.dtype, x.device)   # (k+1-d, k+1)
+        values = U[..., :M.shape[0]] @ M
+        out.append(values * h ** (-d) if d else values)
+    return cell, out
 
 
 def uniform_basis(x, lo, hi, grid, degree, derivative=0):

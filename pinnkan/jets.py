@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from .bspline import uniform_local_basis
+from .bspline import uniform_local_bases
 from .networks.kan import KAN, KANLayer
 from .networks.mlp import MLP, BoxNormalization
 
@@ -129,17 +129,21 @@ def kan_local_basis_jet(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pa
     """Local form of :func:`kan_basis_jet` for a uniform B-spline layer: (cell (N, in),
     Z (N, S, in, k+1)) with Z[..., i, r] the jet of B_{cell_i + r}(z_i); the other G-1 basis
     functions of each edge vanish at z_i. Same values as the dense form, (G+k)/(k+1) less work."""
-    v, g, h = J[:, 0], J[:, 1:1 + d], J[:, 1 + d:]
-    lo, hi, G, k = layer.lo, layer.hi, layer.grid, layer.degree
-    cell, B0 = uniform_local_basis(v, lo, hi, G, k, 0)     # (N, in), (N, in, k+1)
-    _, B1 = uniform_local_basis(v, lo, hi, G, k, 1)
-    rows = [B0[:, None], B1[:, None] * g[..., None]]
+    orders = (0, 1, 2) if pairs else (0, 1)
+    cell, B = uniform_local_bases(J[:, 0], layer.lo, layer.hi, layer.grid, layer.degree, orders)
+    return cell, _basis_jet(J, B, d, pairs)                 # (N, in), (N, S, in, k+1)
+
+
+def _basis_jet(J: torch.Tensor, B: list, d: int, pairs: list[Pair]) -> torch.Tensor:
+    """Jets of basis functions b_m(z_i) from their values and derivatives B = [b, b', (b'')] at
+    the layer inputs z (each (N, in, m)): rows b, b' g_a, b'' g_a g_b + b' h_ab -> (N, S, in, m)."""
+    g, h = J[:, 1:1 + d], J[:, 1 + d:]
+    rows = [B[0][:, None], B[1][:, None] * g[..., None]]
     if pairs:
-        _, B2 = uniform_local_basis(v, lo, hi, G, k, 2)
         a = [p[0] for p in pairs]
         b = [p[1] for p in pairs]
-        rows.append(B2[:, None] * (g[:, a] * g[:, b])[..., None] + B1[:, None] * h[..., None])
-    return cell, torch.cat(rows, dim=1)
+        rows.append(B[2][:, None] * (g[:, a] * g[:, b])[..., None] + B[1][:, None] * h[..., None])
+    return torch.cat(rows, dim=1)
 
 
 def local_index(cell: torch.Tensor, degree: int) -> torch.Tensor:
@@ -175,16 +179,9 @@ def kan_layer(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> to
 def kan_basis_jet(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> torch.Tensor:
     """Jets of the layer's basis functions at its inputs: Z (N, S, in, G+k), so that the spline
     part of the layer's output jet is Z.flatten(2) @ coef.flatten(1).T (linear in coef)."""
-    v, g, h = J[:, 0], J[:, 1:1 + d], J[:, 1 + d:]
-    B0 = layer.basis(v)                                  # (N, in, G+k)
-    B1 = layer.basis(v, 1)
-    rows = [B0[:, None], B1[:, None] * g[..., None]]
-    if pairs:
-        B2 = layer.basis(v, 2)
-        a = [p[0] for p in pairs]
-        b = [p[1] for p in pairs]
-        rows.append(B2[:, None] * (g[:, a] * g[:, b])[..., None] + B1[:, None] * h[..., None])
-    return torch.cat(rows, dim=1)                       # (N, S, in, G+k)
+    v = J[:, 0]
+    B = [layer.basis(v, order) for order in ((0, 1, 2) if pairs else (0, 1))]   # each (N, in, G+k)
+    return _basis_jet(J, B, d, pairs)                   # (N, S, in, G+k)
 
 
 def jet_forward(model, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
