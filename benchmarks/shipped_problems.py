@@ -19,7 +19,7 @@ import argparse
 import json
 import os
 import platform
-import subprocess
+import shlex
 import sys
 from pathlib import Path
 
@@ -96,32 +96,20 @@ def main(argv=None) -> int:
 
 
 def _parallel(pairs, budget: float, jobs: int) -> list[dict]:
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(jobs))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    pending, running, done = list(enumerate(pairs)), {}, {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            i, (f, m, v) = pending.pop(0)
-            free = [c for c in cores if c not in {core for core, _ in running.values()}]
-            core = free[0] if free else None
-            pre = (lambda c=core: os.sched_setaffinity(0, {c})) if core is not None and hasattr(os, "sched_setaffinity") else None
-            p = subprocess.Popen([sys.executable, __file__, "--budget-seconds", str(budget), "--one", f, m, v],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=pre)
-            running[i] = (core, p)
-        for i, (core, p) in list(running.items()):
-            if p.poll() is not None:
-                out, err = p.communicate()
-                f, m, _ = pairs[i]
-                try:
-                    done[i] = json.loads(out.strip().splitlines()[-1])
-                except (json.JSONDecodeError, IndexError):
-                    done[i] = {"problem": Path(f).stem, "model": m, "error": err.strip().splitlines()[-1:] }
-                del running[i]
-        if running:
-            import time
+    """Run each (file, model, variant) in its own process with :func:`parallel.run_all`
+    (one core and one thread each); a run that prints no JSON row becomes an error row."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from parallel import run_all
 
-            time.sleep(0.5)
-    return [done[i] for i in range(len(pairs))]
+    commands = [shlex.join([sys.executable, __file__, "--budget-seconds", str(budget), "--one", f, m, v])
+                for f, m, v in pairs]
+    rows = []
+    for (f, m, _), (_, _, last) in zip(pairs, run_all(commands, jobs)):
+        try:
+            rows.append(json.loads(last))
+        except json.JSONDecodeError:
+            rows.append({"problem": Path(f).stem, "model": m, "error": last})
+    return rows
 
 
 if __name__ == "__main__":
