@@ -3,8 +3,10 @@
     python benchmarks/profile_step.py [--points 2048] [--repeat 10]
 
 Times, per network: one loss evaluation plus backward pass with each derivative engine (nested
-autograd, the reference, and forward-mode jets), and the parts of one Levenberg-Marquardt
-iteration (Jacobian, J^T J, Cholesky solve, one trial residual). Median of --repeat runs.
+autograd, the reference, and forward-mode jets) and the one the "auto" engine picks; the parts
+of one Levenberg-Marquardt iteration (Jacobian, J^T J as the solver forms it, damped Cholesky
+solve, one trial residual) and whole iterations. Median of --repeat runs. Runs on older
+checkouts too (PYTHONPATH=<worktree>), for before/after tables.
 """
 
 from __future__ import annotations
@@ -21,8 +23,22 @@ import torch
 import pinnkan as pk
 from pinnkan.compile import compile_problem
 from pinnkan.derivatives import AutogradEngine, JetEngine
+
+try:
+    from pinnkan.derivatives import prefers_jets
+except ImportError:
+    prefers_jets = None
 from pinnkan.sampling import CollocationSampler
-from pinnkan.training.levenberg import residual_and_jacobian
+from pinnkan.training.levenberg import LevenbergMarquardt, residual_and_jacobian
+
+try:  # the current solver's linear algebra; older checkouts (before/after runs) used these fallbacks
+    from pinnkan.training.levenberg import gram, solve_damped
+except ImportError:
+    def gram(J):
+        return J.T @ J
+
+    def solve_damped(H, damping, rhs):
+        return torch.cholesky_solve(rhs[:, None], torch.linalg.cholesky(H + torch.diag(damping)))[:, 0]
 from pinnkan.training.loss import sample_points, total_loss
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,10 +65,10 @@ def main(argv=None) -> int:
                          torch.float64, torch.device("cpu"))
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}; "
           f"{args.points} interior + 256 boundary points, float64\n")
-    print("| network | params | loss+backward, autograd (ms) | loss+backward, jets (ms) | speed-up |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| network | params | loss+backward, autograd (ms) | loss+backward, jets (ms) | auto picks |")
+    print("| --- | ---: | ---: | ---: | --- |")
     torch.manual_seed(0)
-    nets = [pk.KAN([2, 10, 1], grid=g, bounds=problem.domain.bounds) for g in (5, 10, 20, 40)]
+    nets = [pk.KAN([2, 10, 1], grid=g, bounds=problem.domain.bounds) for g in (5, 10, 20, 30, 40)]
     nets.append(pk.MLP([2, 50, 50, 50, 1], bounds=problem.domain.bounds))
     for net in nets:
         def step(engine):
@@ -61,19 +77,23 @@ def main(argv=None) -> int:
             loss.backward()
         a = median_ms(lambda: step(AutogradEngine()), args.repeat)
         j = median_ms(lambda: step(JetEngine()), args.repeat)
-        print(f"| {net.describe()} | {net.n_params} | {a:.1f} | {j:.1f} | {a / j:.1f}x |", flush=True)
-    print("\n| KAN [2, 10, 1] | Jacobian (ms) | J^T J (ms) | Cholesky (ms) | trial residual (ms) |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+        pick = ("jets" if prefers_jets(net) else "autograd") if prefers_jets else "-"
+        print(f"| {net.describe()} | {net.n_params} | {a:.1f} | {j:.1f} | {pick} |", flush=True)
+    print("\n| KAN [2, 10, 1] | Jacobian (ms) | J^T J (ms) | Cholesky solve (ms) | trial residual (ms) "
+          "| whole iteration (ms) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for net in nets[:-1]:
         R, J = residual_and_jacobian(net, compiled, data, {})
-        H = J.T @ J + 1e-6 * torch.eye(J.shape[1], dtype=J.dtype)
+        H = gram(J)
+        damping = 1e-3 * torch.diagonal(H).clamp_min(1e-6 * float(torch.diagonal(H).mean()))
         jac = median_ms(lambda: residual_and_jacobian(net, compiled, data, {}), args.repeat)
-        jtj = median_ms(lambda: J.T @ J, args.repeat)
-        rhs = torch.ones(H.shape[0], 1, dtype=H.dtype)
-        chol = median_ms(lambda: torch.cholesky_solve(rhs, torch.linalg.cholesky(H)), args.repeat)
+        jtj = median_ms(lambda: gram(J), args.repeat)
+        chol = median_ms(lambda: solve_damped(H, damping, -J.T @ R), args.repeat)
         res = median_ms(lambda: residual_and_jacobian(net, compiled, data, {}, with_jacobian=False), args.repeat)
+        lm = LevenbergMarquardt()   # consecutive iterations from this network, rejected tries included
+        it = median_ms(lambda: lm.step(net, compiled, data, {}), args.repeat)
         print(f"| grid {net.grid} ({net.n_params} params, J {tuple(J.shape)}) | {jac:.1f} | {jtj:.1f} | "
-              f"{chol:.1f} | {res:.1f} |", flush=True)
+              f"{chol:.1f} | {res:.1f} | {it:.1f} |", flush=True)
     return 0
 
 

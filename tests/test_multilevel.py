@@ -8,7 +8,7 @@ import pinnkan as pk
 from pinnkan.compile import compile_problem
 from pinnkan.derivatives import AutogradEngine, JetEngine
 from pinnkan.sampling import CollocationSampler
-from pinnkan.training.levenberg import residual_and_jacobian
+from pinnkan.training.levenberg import gram, residual_and_jacobian, solve_damped
 from pinnkan.training.loss import residual, sample_points, total_loss
 
 x, y = sp.symbols("x y")
@@ -53,6 +53,27 @@ def test_levenberg_marquardt_jacobian_matches_autograd_gradient():
     grads = torch.autograd.grad(loss, list(model.parameters()))
     g = torch.cat([q.reshape(-1) for q in grads])
     assert torch.allclose(2 * J.T @ R, g, rtol=0, atol=1e-10 * float(g.abs().max()))
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_gram_is_the_lower_triangle_of_jt_j(dtype, tol):
+    J = torch.randn(300, 40, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    H, full = gram(J), J.T @ J
+    assert H.dtype == dtype and H.shape == (40, 40)
+    assert torch.allclose(torch.tril(H), torch.tril(full), rtol=0, atol=tol * float(full.abs().max()))
+    assert torch.allclose(torch.linalg.cholesky(H), torch.linalg.cholesky(full), rtol=0, atol=10 * tol * 300)
+
+
+def test_solve_damped_solves_the_damped_normal_equations_and_refuses_an_indefinite_matrix():
+    gen = torch.Generator().manual_seed(1)
+    J = torch.randn(200, 30, generator=gen, dtype=torch.float64)
+    damping = torch.rand(30, generator=gen, dtype=torch.float64)
+    rhs = torch.randn(30, generator=gen, dtype=torch.float64)
+    x = solve_damped(gram(J), damping, rhs)
+    ref = torch.linalg.solve(J.T @ J + torch.diag(damping), rhs)
+    assert torch.allclose(x, ref, rtol=0, atol=1e-12 * float(ref.abs().max()))
+    assert solve_damped(torch.diag(torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)),
+                        torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)) is None
 
 
 def _solve(**options):

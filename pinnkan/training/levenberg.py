@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 import torch.autograd.forward_ad as fwAD
+from scipy.linalg import blas, lapack
 from torch.func import functional_call, jacrev, vmap
 
 from ..derivatives import JetEngine, order
@@ -96,7 +97,14 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
     On a uniform grid Z_l is kept in local form (the k+1 nonzero basis functions per input)
     and the products are scattered into the dense row.
     """
-    rs, js = [], []
+    params = list(model.named_parameters())
+    offsets, c0 = {}, 0
+    for name, prm in params:
+        offsets[name] = (c0, c0 + prm.numel())
+        c0 += prm.numel()
+    x0 = data[0].points
+    J_all = x0.new_zeros(sum(tp.n_residuals for tp in data), c0)     # filled block by block, no copies
+    rs, row = [], 0
     last = len(model.layers) - 1
     for tp in data:
         keys = tp.term.derivatives
@@ -118,26 +126,30 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
             J = elementwise(out, _tanh, d, pairs) if i < last else out
         values = read_jet(J, keys, pairs)
         n_res = tp.n_residuals
+        rows = J_all[row:row + n_res]
+        row += n_res
         scale = (weights.get(tp.term.label, tp.term.weight) / n_res) ** 0.5
         r = term_residual(compiled, model, tp, values)
         grads = torch.autograd.grad(r.sum(), [c[-1] for c in captured], allow_unused=True)
-        cols = {}
+        halves = (slice(0, n_res), slice(n_res, None)) if tp.term.paired else (slice(None),)
         for i, ((layer, cell, Z, out), A) in enumerate(zip(captured, grads)):
-            A = torch.zeros_like(out) if A is None else A
-            if cell is None:
-                c = torch.einsum("nso,nsk->nok", A, Z.flatten(2)).reshape(x.shape[0], -1)
-            else:  # dr_n/dc[o, i, cell + r] = sum_s A[n, s, o] Z[n, s, i, r], scattered into (out, in, G+k)
-                local = torch.einsum("nso,nsir->noir", A, Z)
-                index = local_index(cell, layer.degree)[:, None].expand_as(local)
-                c = local.new_zeros((x.shape[0],) + tuple(layer.coef.shape)).scatter_(3, index, local)
-                c = c.reshape(x.shape[0], -1)
-            cols[f"layers.{i}.coef"] = c[:n_res] + c[n_res:] if tp.term.paired else c
+            if A is None:
+                continue
+            lo, hi = offsets[f"layers.{i}.coef"]
+            block = rows[:, lo:hi].view((n_res,) + tuple(layer.coef.shape))   # (n, out, in, G+k)
+            A = scale * A
+            for half in halves:  # a periodic residual is the difference of its two points' rows
+                if cell is None:
+                    block += torch.einsum("nso,nsk->nok", A[half], Z[half].flatten(2)).view_as(block)
+                else:  # dr_n/dc[o, i, cell + r] = sum_s A[n, s, o] Z[n, s, i, r], scattered into (out, in, G+k)
+                    local = torch.einsum("nso,nsir->noir", A[half], Z[half])
+                    block.scatter_add_(3, local_index(cell[half], layer.degree)[:, None].expand_as(local), local)
         detached = {k: v.detach() for k, v in values.items()}
         for name in parameters_of(model):
-            cols[f"problem_parameters.{name}"] = _parameter_column(compiled, model, tp, detached, name)
+            lo, hi = offsets[f"problem_parameters.{name}"]
+            rows[:, lo:hi] = scale * _parameter_column(compiled, model, tp, detached, name)
         rs.append(scale * r.detach())
-        js.append(scale * torch.cat([cols[n] for n, _ in model.named_parameters()], dim=1))
-    return torch.cat(rs), torch.cat(js)
+    return torch.cat(rs), J_all
 
 
 def _parameter_column(compiled, model, tp, values, name: str) -> torch.Tensor:
@@ -149,6 +161,38 @@ def _parameter_column(compiled, model, tp, values, name: str) -> torch.Tensor:
     if tangent is None:  # the term does not depend on this parameter
         return torch.zeros(tp.n_residuals, 1, dtype=tp.points.dtype, device=tp.points.device)
     return tangent.reshape(-1, 1).expand(tp.n_residuals, 1)
+
+
+def gram(J: torch.Tensor) -> torch.Tensor:
+    """The Gauss-Newton matrix J^T J (P, P) of J (M, P), as far as Cholesky needs it.
+
+    On the CPU in float32/float64 only the lower triangle is formed, by BLAS syrk (half the
+    flops of J.T @ J; the upper triangle is zero, and torch.linalg.cholesky reads only the
+    lower one). Elsewhere the full product J.T @ J.
+    """
+    syrk = {torch.float64: blas.dsyrk, torch.float32: blas.ssyrk}.get(J.dtype)
+    if J.device.type != "cpu" or syrk is None or J.requires_grad:
+        return J.T @ J
+    # J (M, P) row-major is J^T (P, M) column-major, so syrk's a a^T is J^T J with no copy.
+    return torch.from_numpy(syrk(1.0, J.contiguous().numpy().T, trans=0, lower=1))
+
+
+def solve_damped(H: torch.Tensor, damping: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor | None:
+    """x = (H + diag(damping))^-1 rhs (P,) by Cholesky, reading only the lower triangle of H;
+    None when the damped matrix is not positive definite in floating point. On the CPU through
+    LAPACK potrf/potrs, factorising a copy of H in place; elsewhere torch.linalg."""
+    A = H.clone()                              # keeps H's (column-major, from syrk) layout
+    A.diagonal().add_(damping)
+    if A.device.type == "cpu" and A.dtype in (torch.float64, torch.float32):
+        a = A.numpy()
+        potrf, potrs = lapack.get_lapack_funcs(("potrf", "potrs"), (a,))
+        c, info = potrf(a, lower=1, clean=0, overwrite_a=1)
+        if info != 0:
+            return None
+        x, info = potrs(c, rhs.numpy(), lower=1)
+        return torch.from_numpy(x) if info == 0 else None
+    L, info = torch.linalg.cholesky_ex(A)
+    return torch.cholesky_solve(rhs[:, None], L)[:, 0] if int(info) == 0 else None
 
 
 def flat_parameters(model) -> torch.Tensor:
@@ -184,18 +228,15 @@ class LevenbergMarquardt:
         R, J = residual_and_jacobian(model, compiled, data, weights)
         loss = float(R @ R)
         g = J.T @ R
-        H = J.T @ J
+        H = gram(J)
         diag = torch.diagonal(H)
         self.scale = diag.clone() if self.scale is None or self.scale.shape != diag.shape \
             else torch.maximum(self.scale, diag)
         d = self.scale.clamp_min(1e-6 * float(self.scale.mean().clamp_min(1e-300)))
         theta = flat_parameters(model)
         for _ in range(self.max_tries):
-            A = H + torch.diag(self.lam * d)
-            try:
-                L = torch.linalg.cholesky(A)
-                delta = torch.cholesky_solve(-g[:, None], L)[:, 0]
-            except RuntimeError:  # not positive definite in floating point: damp more
+            delta = solve_damped(H, self.lam * d, -g)
+            if delta is None:  # not positive definite in floating point: damp more
                 self.lam = min(self.lam * 4, self.lam_max)
                 continue
             set_flat_parameters(model, theta + delta)
