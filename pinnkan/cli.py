@@ -41,9 +41,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--degree", type=int, default=3, metavar="K", help="KAN spline degree (default 3)")
     p.add_argument("--basis", default="bspline", choices=["bspline", "relu"],
                    help="KAN spline basis trained: bspline (default, preconditioned) or relu (power-ReLU)")
-    p.add_argument("--engine", default="autograd", choices=["jet", "autograd"],
-                   help="input-derivative engine for the loss: autograd (nested reverse mode, default) "
-                        "or jet (forward-mode jets)")
+    p.add_argument("--engine", default="auto", choices=["auto", "jet", "autograd"],
+                   help="input-derivative engine for the loss: auto (default: jets for KANs on grids of "
+                        "32 cells or more, autograd otherwise), autograd (nested reverse mode, the "
+                        "reference) or jet (forward-mode jets)")
     p.add_argument("--activation", default="tanh", help="MLP activation: tanh, sin, silu, gelu (default tanh)")
     p.add_argument("--steps", type=_ints, metavar="ADAM[,SECOND]",
                    help="optimizer steps: Adam, then the second optimizer (L-BFGS or Levenberg-Marquardt)")

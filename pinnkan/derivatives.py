@@ -100,14 +100,44 @@ class JetEngine:
         return read_jet(J, keys, pairs)
 
 
-ENGINES = {"autograd": AutogradEngine, "jet": JetEngine}
+# A loss and its gradient through nested autograd cost O(G+k) per edge (dense basis in the
+# layer's forward), through the jets O(k+1) (local basis), with more operations per point.
+# Measured crossover on one CPU core, KAN [2, 10, 1], 2304 points (docs/performance.md):
+# autograd faster up to grid 30 (15.1 against 16.8 ms), the jets from grid 40 (14.0 against 23.1).
+JET_MIN_GRID = 32
 
 
-def get_engine(name: str = "autograd"):
-    """Return a derivative engine by name: ``"autograd"`` (default; nested reverse mode, the
-    reference and, for the loss and its gradient, the faster one on CPU: see
-    docs/performance.md) or ``"jet"`` (forward mode; falls back to autograd where it does not
-    apply)."""
+def prefers_jets(model) -> bool:
+    """The rule of the ``"auto"`` engine: jets for a KAN with a uniform B-spline layer of at least
+    ``JET_MIN_GRID`` cells (the jets' cost does not grow with the grid), autograd otherwise."""
+    from .jets import is_local
+    from .networks.kan import KAN
+
+    return isinstance(model, KAN) and any(is_local(l) and l.grid >= JET_MIN_GRID for l in model.layers)
+
+
+class AutoEngine:
+    """Picks, call by call, the engine that is faster for ``model`` (:func:`prefers_jets`), so a
+    multilevel run switches to the jets when its grid grows past ``JET_MIN_GRID``. Both give the
+    same values up to rounding."""
+
+    name = "auto"
+
+    def __init__(self):
+        self.jet, self.autograd = JetEngine(), AutogradEngine()
+
+    def __call__(self, model: Callable, x: torch.Tensor, keys: Iterable[Key], create_graph: bool = True):
+        engine = self.jet if prefers_jets(model) else self.autograd
+        return engine(model, x, keys, create_graph=create_graph)
+
+
+ENGINES = {"auto": AutoEngine, "autograd": AutogradEngine, "jet": JetEngine}
+
+
+def get_engine(name: str = "auto"):
+    """Return a derivative engine by name: ``"auto"`` (default; :class:`AutoEngine`),
+    ``"autograd"`` (nested reverse mode, the reference) or ``"jet"`` (forward mode; falls back
+    to autograd where it does not apply). See docs/performance.md for their costs."""
     from .errors import OptionError
 
     if name not in ENGINES:

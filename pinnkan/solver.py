@@ -60,7 +60,7 @@ class SolveOptions:
     device: str = "cpu"
     dtype: str = "float64"
     seed: int = 0
-    engine: str = "autograd"
+    engine: str = "auto"
     progress: bool = False
     log_every: int = 50
     n_eval: int = 10000

@@ -69,3 +69,24 @@ def test_jet_without_graph_builds_no_graph():
 def test_unknown_engine_is_an_option_error():
     with pytest.raises(pk.OptionError, match="jet"):
         get_engine("nonsense")
+
+
+def test_auto_engine_rule_follows_the_measured_crossover():
+    from pinnkan.derivatives import JET_MIN_GRID, prefers_jets
+
+    assert not prefers_jets(pk.KAN([2, 4, 1], grid=JET_MIN_GRID - 1))
+    assert prefers_jets(pk.KAN([2, 4, 1], grid=JET_MIN_GRID))
+    assert not prefers_jets(pk.KAN([2, 4, 1], grid=40, spline_basis="relu"))   # dense basis in the jets too
+    assert not prefers_jets(pk.MLP([2, 16, 1]))
+
+
+@pytest.mark.parametrize("grid, reference", [(5, AutogradEngine), (40, JetEngine)])
+def test_auto_engine_returns_exactly_what_the_chosen_engine_returns(grid, reference):
+    torch.manual_seed(0)
+    model = pk.KAN([2, 4, 1], grid=grid)
+    x = torch.rand(50, 2, dtype=torch.float64) * 2 - 1
+    keys = {(0, (0, 0)), (0, (2, 0)), (0, (0, 2))}
+    auto = get_engine()(model, x, keys)
+    ref = reference()(model, x, keys)
+    assert get_engine().name == "auto"
+    assert all(torch.equal(auto[k], ref[k]) for k in keys)
