@@ -7,6 +7,8 @@ training; a run stopped by a non-finite loss writes its outputs and exits with s
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -66,6 +68,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "runs/<problem>-compare for compare)")
     p.add_argument("--rad", action="store_true",
                    help="residual-based adaptive resampling (RAD) of the interior points at each level start")
+    p.add_argument("--equations-on-boundary", action="store_true",
+                   help="also impose the equations at --boundary-points points of the boundary, where "
+                        "interior points are sparse")
     p.add_argument("--balance", default=None, choices=["none", "grad"],
                    help="loss balancing: grad = learning-rate annealing of the condition weights at each level "
                         "start (default for the KAN), none = fixed weights (default for the MLP)")
@@ -107,6 +112,7 @@ def _options(args) -> dict:
          "spline_basis": args.basis, "engine": args.engine, "optimizer": args.optimizer,
          "free_knots": args.free_knots,
          "adaptive_sampling": "rad" if args.rad else "none",
+         "equations_on_boundary": args.equations_on_boundary,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
     if args.balance is not None:
@@ -236,6 +242,12 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("pinnkan: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (e.g. `pinnkan solve ... | head -1`): outputs are written
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        return 141
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ class SolveOptions:
     sampler: str = "sobol"
     resample_every: int = 0
     adaptive_sampling: str = "none"
+    equations_on_boundary: bool = False
     balance: str | None = None
     weights: dict = field(default_factory=dict)
     budget_seconds: float | None = None
@@ -228,6 +229,7 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         resample_every=o.resample_every, log_every=o.log_every, budget_seconds=o.budget_seconds,
         progress=o.progress, weights=dict(o.weights), resample_levels=o.resample_levels,
         sampling="rad" if o.adaptive_sampling == "rad" else "uniform", balance=o.balance,
+        equations_on_boundary=bool(o.equations_on_boundary),
     )
     trainer = Trainer(compiled, net, engine, sampler, config, validation)  # samples and checks data
     t0 = time.perf_counter()

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,41 @@ def test_invalid_arguments():
         with pytest.raises(ProblemError):
             s.interior(bad)
     assert s.interior(0).shape == (0, 2)
+
+
+def _terms(path, seed, on_boundary):
+    import torch
+
+    import pinnkan as pk
+    from pinnkan.compile import compile_problem
+    from pinnkan.training.loss import sample_points
+
+    problem = pk.load_problem(Path(__file__).resolve().parents[1] / "problems" / path)
+    compiled = compile_problem(problem)
+    sampler = CollocationSampler(problem.domain, seed=seed)
+    return compiled, sample_points(compiled, sampler, 64, 16, torch.float64, torch.device("cpu"),
+                                   equations_on_boundary=on_boundary)
+
+
+def test_equations_on_boundary_add_boundary_points_and_leave_the_others_unchanged():
+    import torch
+
+    path = "poisson2d.py"
+    _, plain = _terms(path, 4, False)
+    _, more = _terms(path, 4, True)
+    for a, b in zip(plain, more):
+        if a.term.kind == "interior":
+            assert b.points.shape == (64 + 16, 2) and torch.equal(b.points[:64], a.points)
+            extra = b.points[64:].abs().amax(1)
+            assert torch.allclose(extra, torch.ones_like(extra), rtol=0, atol=1e-12)   # on the square's boundary
+        else:
+            assert torch.equal(a.points, b.points) and torch.equal(a.normals, b.normals)
+
+
+def test_equations_on_boundary_respect_an_equation_subdomain():
+    _, plain = _terms("poisson_interface.py", 0, False)
+    _, more = _terms("poisson_interface.py", 0, True)
+    for a, b in zip(plain, more):
+        if a.term.kind == "interior":   # "equation left" on x <= 0, "equation right" on x >= 0
+            assert np.asarray(b.term.select(b.points.numpy())).all()
+            assert a.points.shape[0] < b.points.shape[0] < a.points.shape[0] + 16

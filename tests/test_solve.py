@@ -377,3 +377,13 @@ def test_unknown_model_value_still_exits_2_before_training(tmp_path):
 def test_bad_option_values(tmp_path, argv, facts):
     code, _, stderr = run_main(["solve", POISSON, *TINY, *argv, "--out", tmp_path / "o"])
     assert_user_error(code, stderr, *facts)
+
+
+def test_closed_stdout_ends_quietly_after_the_outputs_are_written(tmp_path):
+    """`pinnkan solve ... | true`: stdout is closed before the first line; no traceback, status 141."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    cmd = (f"set -o pipefail; {sys.executable} -m pinnkan solve {POISSON} {' '.join(TINY)} --no-plots --quiet "
+           f"--out {tmp_path / 'run'} | true")
+    p = subprocess.run(cmd, shell=True, executable="/bin/bash", env=env, capture_output=True, text=True, timeout=300)
+    assert (p.returncode, p.stderr) == (141, "")
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["steps"] == 40

@@ -40,6 +40,7 @@ def sample_points(
     dtype: torch.dtype,
     device: torch.device,
     interior: np.ndarray | None = None,
+    equations_on_boundary: bool = False,
 ) -> list[TermPoints]:
     """Draw collocation points: one interior set shared by all equations, one set per condition.
 
@@ -47,6 +48,10 @@ def sample_points(
     initial conditions ``n_boundary`` points on the initial slice; periodic conditions
     ``n_boundary`` matched pairs; data terms their observation points. ``interior`` (n, d), when
     given, replaces the interior draw (adaptive sampling).
+
+    ``equations_on_boundary`` adds ``n_boundary`` points of the whole boundary to the points of
+    every equation, so that the equations hold up to the boundary, where interior points are
+    sparse. They are drawn after all the others, which stay the same as without it.
     """
     as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
     interior = as_t(sampler.interior(n_interior) if interior is None else interior)
@@ -80,6 +85,12 @@ def sample_points(
                 raise ProblemError(f"In {where(compiled.problem)}: {exc}") from None
             check_boundary_data(compiled, term, pts)
             out.append(TermPoints(term, as_t(pts), as_t(normals)))
+    if equations_on_boundary:
+        pts, _ = sampler.boundary(n_boundary)
+        for i, tp in enumerate(out):
+            if tp.term.kind == "interior":
+                extra = pts if tp.term.select is None else pts[np.asarray(tp.term.select(pts), dtype=bool)]
+                out[i] = TermPoints(tp.term, torch.cat([tp.points, as_t(extra)]))
     return out
 
 

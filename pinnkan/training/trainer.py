@@ -65,6 +65,7 @@ class TrainConfig:
     weights: dict = field(default_factory=dict)
     sampling: str = "uniform"  # "rad": residual-based resampling at each resample (adaptive.py)
     balance: str = "none"  # "grad": learning-rate-annealing loss weights at each level start
+    equations_on_boundary: bool = False  # equations also at n_boundary points of the boundary
 
 
 def plateaued(losses: list[float], window: int, tol: float) -> bool:
@@ -109,7 +110,7 @@ class Trainer:
             interior = rad_interior(self.compiled, self.model, self.engine, self.sampler, c.n_interior,
                                     self.dtype, self.device)
         return sample_points(self.compiled, self.sampler, c.n_interior, c.n_boundary, self.dtype, self.device,
-                             interior=interior)
+                             interior=interior, equations_on_boundary=c.equations_on_boundary)
 
     def rebalance(self) -> None:
         """Update the condition weights by learning-rate annealing (``balance="grad"``)."""
