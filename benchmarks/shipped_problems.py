@@ -33,6 +33,7 @@ VARIANTS = {
     "rad": {"adaptive_sampling": "rad"},
     "balance": {"balance": "grad"},
     "rad+balance": {"adaptive_sampling": "rad", "balance": "grad"},
+    "boundary-eq": {"equations_on_boundary": True},
 }
 
 

@@ -55,8 +55,17 @@ def test_levenberg_marquardt_jacobian_matches_autograd_gradient():
     assert torch.allclose(2 * J.T @ R, g, rtol=0, atol=1e-10 * float(g.abs().max()))
 
 
+@pytest.fixture(params=[1, 2], ids=["scipy-lapack", "torch"])
+def threads(request):
+    """One torch thread takes SciPy's BLAS/LAPACK in the Levenberg-Marquardt solve, two torch's."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
-def test_gram_is_the_lower_triangle_of_jt_j(dtype, tol):
+def test_gram_is_the_lower_triangle_of_jt_j(dtype, tol, threads):
     J = torch.randn(300, 40, generator=torch.Generator().manual_seed(0), dtype=dtype)
     H, full = gram(J), J.T @ J
     assert H.dtype == dtype and H.shape == (40, 40)
@@ -64,7 +73,7 @@ def test_gram_is_the_lower_triangle_of_jt_j(dtype, tol):
     assert torch.allclose(torch.linalg.cholesky(H), torch.linalg.cholesky(full), rtol=0, atol=10 * tol * 300)
 
 
-def test_solve_damped_solves_the_damped_normal_equations_and_refuses_an_indefinite_matrix():
+def test_solve_damped_solves_the_damped_normal_equations_and_refuses_an_indefinite_matrix(threads):
     gen = torch.Generator().manual_seed(1)
     J = torch.randn(200, 30, generator=gen, dtype=torch.float64)
     damping = torch.rand(30, generator=gen, dtype=torch.float64)

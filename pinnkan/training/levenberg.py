@@ -163,27 +163,36 @@ def _parameter_column(compiled, model, tp, values, name: str) -> torch.Tensor:
     return tangent.reshape(-1, 1).expand(tp.n_residuals, 1)
 
 
+def _lapack(t: torch.Tensor) -> bool:
+    """Whether the normal equations go through SciPy's BLAS/LAPACK: CPU, float32/64, and one
+    torch thread. SciPy's OpenBLAS keeps a thread pool of its own; alternating between it and
+    torch's made a whole default run on the 2-core machine 1.9x slower (docs/performance.md),
+    so with several torch threads everything stays in torch."""
+    return (t.device.type == "cpu" and t.dtype in (torch.float64, torch.float32) and not t.requires_grad
+            and torch.get_num_threads() == 1)
+
+
 def gram(J: torch.Tensor) -> torch.Tensor:
     """The Gauss-Newton matrix J^T J (P, P) of J (M, P), as far as Cholesky needs it.
 
-    On the CPU in float32/float64 only the lower triangle is formed, by BLAS syrk (half the
-    flops of J.T @ J; the upper triangle is zero, and torch.linalg.cholesky reads only the
-    lower one). Elsewhere the full product J.T @ J.
+    Through SciPy (see ``_lapack``) only the lower triangle is formed, by BLAS syrk (half the
+    flops of J.T @ J; the upper triangle is zero, and torch.linalg.cholesky and
+    :func:`solve_damped` read only the lower one). Otherwise the full product J.T @ J.
     """
-    syrk = {torch.float64: blas.dsyrk, torch.float32: blas.ssyrk}.get(J.dtype)
-    if J.device.type != "cpu" or syrk is None or J.requires_grad:
+    if not _lapack(J):
         return J.T @ J
+    syrk = blas.dsyrk if J.dtype == torch.float64 else blas.ssyrk
     # J (M, P) row-major is J^T (P, M) column-major, so syrk's a a^T is J^T J with no copy.
     return torch.from_numpy(syrk(1.0, J.contiguous().numpy().T, trans=0, lower=1))
 
 
 def solve_damped(H: torch.Tensor, damping: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor | None:
     """x = (H + diag(damping))^-1 rhs (P,) by Cholesky, reading only the lower triangle of H;
-    None when the damped matrix is not positive definite in floating point. On the CPU through
-    LAPACK potrf/potrs, factorising a copy of H in place; elsewhere torch.linalg."""
+    None when the damped matrix is not positive definite in floating point. Through SciPy (see
+    ``_lapack``) by LAPACK potrf/potrs, factorising a copy of H in place; otherwise torch.linalg."""
     A = H.clone()                              # keeps H's (column-major, from syrk) layout
     A.diagonal().add_(damping)
-    if A.device.type == "cpu" and A.dtype in (torch.float64, torch.float32):
+    if _lapack(A):
         a = A.numpy()
         potrf, potrs = lapack.get_lapack_funcs(("potrf", "potrs"), (a,))
         c, info = potrf(a, lower=1, clean=0, overwrite_a=1)
