@@ -3,7 +3,8 @@
     python benchmarks/profile_step.py [--points 2048] [--repeat 10]
 
 Times, per network: one loss evaluation plus backward pass with each derivative engine (nested
-autograd, the reference, and forward-mode jets) and the one the "auto" engine picks; the parts
+autograd, the reference, and forward-mode jets; the engines and networks alternate over
+--rounds rounds of 4 runs, medians) and the one the "auto" engine picks; the parts
 of one Levenberg-Marquardt iteration (Jacobian, J^T J as the solver forms it, damped Cholesky
 solve, one trial residual) and whole iterations. Median of --repeat runs. Runs on older
 checkouts too (PYTHONPATH=<worktree>), for before/after tables.
@@ -57,7 +58,8 @@ def median_ms(fn, repeat):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=2048)
-    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=10, help="runs per Levenberg-Marquardt figure")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of 4 runs per engine and network")
     args = ap.parse_args(argv)
     problem = pk.load_problem(ROOT / "problems" / "poisson2d.py")
     compiled = compile_problem(problem)
@@ -68,15 +70,24 @@ def main(argv=None) -> int:
     print("| network | params | loss+backward, autograd (ms) | loss+backward, jets (ms) | auto picks |")
     print("| --- | ---: | ---: | ---: | --- |")
     torch.manual_seed(0)
-    nets = [pk.KAN([2, 10, 1], grid=g, bounds=problem.domain.bounds) for g in (5, 10, 20, 30, 40)]
+    nets = [pk.KAN([2, 10, 1], grid=g, bounds=problem.domain.bounds) for g in (5, 10, 15, 20, 25, 30, 40)]
     nets.append(pk.MLP([2, 50, 50, 50, 1], bounds=problem.domain.bounds))
-    for net in nets:
-        def step(engine):
-            net.zero_grad()
-            loss, _ = total_loss(compiled, net, engine, data)
-            loss.backward()
-        a = median_ms(lambda: step(AutogradEngine()), args.repeat)
-        j = median_ms(lambda: step(JetEngine()), args.repeat)
+    engines = {"autograd": AutogradEngine(), "jets": JetEngine()}
+    times = {(i, e): [] for i in range(len(nets)) for e in engines}
+    for _ in range(args.rounds):  # engines and networks alternate, so that drifts of the machine hit all alike
+        for i, net in enumerate(nets):
+            for e, engine in engines.items():
+                def step():
+                    net.zero_grad()
+                    loss, _ = total_loss(compiled, net, engine, data)
+                    loss.backward()
+                step()
+                for _ in range(4):
+                    t = time.perf_counter()
+                    step()
+                    times[(i, e)].append(time.perf_counter() - t)
+    for i, net in enumerate(nets):
+        a, j = (1000 * statistics.median(times[(i, e)]) for e in engines)
         pick = ("jets" if prefers_jets(net) else "autograd") if prefers_jets else "-"
         print(f"| {net.describe()} | {net.n_params} | {a:.1f} | {j:.1f} | {pick} |", flush=True)
     print("\n| KAN [2, 10, 1] | Jacobian (ms) | J^T J (ms) | Cholesky solve (ms) | trial residual (ms) "

@@ -45,7 +45,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="KAN spline basis trained: bspline (default, preconditioned) or relu (power-ReLU)")
     p.add_argument("--engine", default="auto", choices=["auto", "jet", "autograd"],
                    help="input-derivative engine for the loss: auto (default: jets for KANs on grids of "
-                        "32 cells or more, autograd otherwise), autograd (nested reverse mode, the "
+                        "24 cells or more, autograd otherwise), autograd (nested reverse mode, the "
                         "reference) or jet (forward-mode jets)")
     p.add_argument("--activation", default="tanh", help="MLP activation: tanh, sin, silu, gelu (default tanh)")
     p.add_argument("--steps", type=_ints, metavar="ADAM[,SECOND]",

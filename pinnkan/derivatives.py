@@ -102,9 +102,10 @@ class JetEngine:
 
 # A loss and its gradient through nested autograd cost O(G+k) per edge (dense basis in the
 # layer's forward), through the jets O(k+1) (local basis), with more operations per point.
-# Measured crossover on one CPU core, KAN [2, 10, 1], 2304 points (docs/performance.md):
-# autograd faster up to grid 30 (15.1 against 16.8 ms), the jets from grid 40 (14.0 against 23.1).
-JET_MIN_GRID = 32
+# Measured on one CPU core, KAN [2, 10, 1], 2304 points, interleaved medians (docs/performance.md):
+# autograd ahead up to grid 15 (9.2 against 13.3 ms), even between grids 20 and 30 (the tie moved
+# between two runs), the jets ahead on grid 40 (12.6 against 24.0).
+JET_MIN_GRID = 24
 
 
 def prefers_jets(model) -> bool:

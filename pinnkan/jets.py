@@ -160,8 +160,13 @@ def gather_coef(coef: torch.Tensor, cell: torch.Tensor, degree: int) -> torch.Te
 
 def contract_local(Z: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     """out[n, s, o] = sum_{i, r} Z[n, s, i, r] C[n, i, r, o]: (N, S, in, k+1) x (N, in, k+1, out)
-    -> (N, S, out), as a broadcast product and sum (faster here than N tiny batched matmuls)."""
-    return (Z.unsqueeze(-1) * C.unsqueeze(1)).sum((2, 3))
+    -> (N, S, out). One small matmul per point; for a single output a broadcast product and sum,
+    which is faster there (one core, N = 2304, forward and backward: in=2, out=10 0.8 ms against
+    3.4 ms broadcast; in=10, out=10 3.6 against 59 ms; in=10, out=1 0.6 against 1.6 ms matmul)."""
+    n, s, i, k = Z.shape
+    if C.shape[-1] == 1:
+        return (Z * C[..., 0].unsqueeze(1)).sum((2, 3)).unsqueeze(-1)
+    return Z.reshape(n, s, i * k) @ C.reshape(n, i * k, C.shape[-1])
 
 
 def kan_layer(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> torch.Tensor:

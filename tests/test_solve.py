@@ -47,9 +47,14 @@ def run_main(argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def run_cli(argv, cwd):
-    """``python -m pinnkan ...`` as a subprocess with one thread."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def run_cli(argv, cwd, same_threads=False):
+    """``python -m pinnkan ...`` as a subprocess with one thread. With ``same_threads``, in the
+    thread setting of this process instead: this environment and one torch thread (conftest.py),
+    since the thread count of SciPy's BLAS, taken from the environment, changes the last bits."""
+    if same_threads:
+        env, argv = dict(os.environ), [*argv, "--threads", torch.get_num_threads()]
+    else:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     p = subprocess.run([sys.executable, "-m", "pinnkan", *map(str, argv)], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=300)
     return p.returncode, p.stdout, p.stderr
@@ -146,7 +151,7 @@ def test_same_seed_gives_identical_results_in_process_and_in_a_subprocess(tmp_pa
     args = ["solve", POISSON, *TINY, "--seed", "7", "--no-plots"]
     code1, _, err1 = run_main([*args, "--out", tmp_path / "a"])
     code2, _, err2 = run_main([*args, "--out", tmp_path / "b"])
-    code3, stdout3, err3 = run_cli([*args, "--out", tmp_path / "c"], cwd=tmp_path)
+    code3, stdout3, err3 = run_cli([*args, "--out", tmp_path / "c"], cwd=tmp_path, same_threads=True)
     assert (code1, code2, code3) == (0, 0, 0), (err1, err2, err3)
     ms = [json.loads((tmp_path / d / "metrics.json").read_text()) for d in "abc"]
     assert ms[0]["steps"] == 40 and ms[0]["seed"] == 7
