@@ -71,6 +71,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--equations-on-boundary", action="store_true",
                    help="also impose the equations at --boundary-points points of the boundary, where "
                         "interior points are sparse")
+    p.add_argument("--starts", type=int, default=1, metavar="K",
+                   help="K trial starts on the first grid (Adam and 50 iterations each, same points); "
+                        "the one of lowest loss goes on (default 1)")
     p.add_argument("--balance", default=None, choices=["none", "grad"],
                    help="loss balancing: grad = learning-rate annealing of the condition weights at each level "
                         "start (default for the KAN), none = fixed weights (default for the MLP)")
@@ -112,7 +115,7 @@ def _options(args) -> dict:
          "spline_basis": args.basis, "engine": args.engine, "optimizer": args.optimizer,
          "free_knots": args.free_knots,
          "adaptive_sampling": "rad" if args.rad else "none",
-         "equations_on_boundary": args.equations_on_boundary,
+         "equations_on_boundary": args.equations_on_boundary, "starts": args.starts,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
     if args.balance is not None:

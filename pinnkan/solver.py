@@ -55,6 +55,8 @@ class SolveOptions:
     resample_every: int = 0
     adaptive_sampling: str = "none"
     equations_on_boundary: bool = False
+    starts: int = 1
+    start_steps: int = 50
     balance: str | None = None
     weights: dict = field(default_factory=dict)
     budget_seconds: float | None = None
@@ -136,7 +138,7 @@ class SolveOptions:
         for name in ("adam_steps", "lbfgs_steps", "lm_steps", "resample_every"):
             if getattr(o, name) < 0:
                 raise OptionError(f"Option {name} must be >= 0, got {getattr(o, name)}.")
-        for name in ("n_interior", "n_boundary", "grid", "log_every", "n_eval"):
+        for name in ("n_interior", "n_boundary", "grid", "log_every", "n_eval", "starts", "start_steps"):
             if getattr(o, name) < 1:
                 raise OptionError(f"Option {name} must be >= 1, got {getattr(o, name)}.")
         if not (o.adam_lr > 0 and np.isfinite(o.adam_lr)):
@@ -232,8 +234,17 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         equations_on_boundary=bool(o.equations_on_boundary),
     )
     trainer = Trainer(compiled, net, engine, sampler, config, validation)  # samples and checks data
+
+    def new_start(k: int):
+        """Start k's network: its own seed, drawn from (seed, k); the global torch RNG is left as is."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(np.random.SeedSequence([o.seed, k]).generate_state(1)[0]))
+            other = build_model(o, problem.domain.bounds, dtype, device)
+        attach_parameters(other, compiled.parameters, dtype, device)
+        return other
+
     t0 = time.perf_counter()
-    run_schedule(trainer, o)
+    run_schedule(trainer, o, new_start)
     wall = time.perf_counter() - t0
 
     eval_points = torch.as_tensor(problem.domain.evaluation_points(o.n_eval), dtype=dtype, device=device)
@@ -256,6 +267,8 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         metrics["peak_gpu_mib"] = peak_gpu_mib(device)
     if o.levels:
         metrics["levels"] = level_summary(trainer.history, o.levels)
+    if trainer.history.starts:
+        metrics["starts"] = trainer.history.starts
     if compiled.parameters:
         learned = {k: float(v.detach()) for k, v in parameters_of(trainer.model).items()}
         metrics["parameters"] = learned

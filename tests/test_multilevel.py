@@ -175,3 +175,45 @@ def test_structured_kan_jacobian_equals_per_point_autograd(widths, basis, monkey
     R2, J2 = lev.residual_and_jacobian(model, compiled, data, {"equation 1": 2.0})
     assert torch.allclose(R1, R2, rtol=0, atol=1e-13)
     assert torch.allclose(J1, J2, rtol=0, atol=1e-11 * float(J2.abs().max()))
+
+
+@pytest.fixture(scope="module")
+def three_starts():
+    return _solve(levels=[4, 8], starts=3, start_steps=5, lm_steps=30, adam_steps=20)
+
+
+def test_several_starts_go_on_with_the_one_of_lowest_loss(three_starts):
+    r = three_starts
+    trials, chosen = r.metrics["starts"][:-1], r.metrics["starts"][-1]
+    assert [t["start"] for t in trials] == [0, 1, 2]
+    losses = [t["loss"] for t in trials]
+    assert len(set(losses)) == 3                       # three different initialisations
+    assert chosen == {"chosen": losses.index(min(losses)), "loss": min(losses)}
+    phases = r.history.phase
+    assert "start 1" in phases and "start 2" in phases and f"best start {chosen['chosen']}" in phases
+    # each trial: 20 Adam steps and 5 iterations; then the kept start's 10 - 5 more on grid 4
+    assert r.history.step[phases.index("start 1")] == 25 and r.history.step[phases.index("start 2")] == 50
+
+
+def test_the_kept_start_is_the_network_trained_on(three_starts):
+    """The loss logged when training resumes is that start's loss at the end of its trial."""
+    r = three_starts
+    h, k = r.history, r.metrics["starts"][-1]["chosen"]
+    resumed = h.phase.index(f"best start {k}")
+    ends = [h.loss[j] for j, p in enumerate(h.phase) if p == "lm" and h.step[j] == r.metrics["starts"][k]["step"]]
+    assert ends and abs(h.loss[resumed] - ends[-1]) <= 1e-12 * ends[-1]
+
+
+def test_starts_are_repeatable_and_one_start_is_the_plain_run(three_starts):
+    again = _solve(levels=[4, 8], starts=3, start_steps=5, lm_steps=30, adam_steps=20)
+    assert again.metrics["starts"] == three_starts.metrics["starts"]
+    assert again.metrics["rel_l2"] == three_starts.metrics["rel_l2"]
+    one = _solve(levels=[4, 8], starts=1, lm_steps=30, adam_steps=20)
+    plain = _solve(levels=[4, 8], lm_steps=30, adam_steps=20)
+    assert "starts" not in one.metrics and one.metrics["rel_l2"] == plain.metrics["rel_l2"]
+
+
+@pytest.mark.parametrize("options", [{"starts": 0}, {"start_steps": 0}])
+def test_starts_and_their_steps_must_be_positive(options):
+    with pytest.raises(pk.OptionError, match=">= 1"):
+        _solve(levels=[4, 8], **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .loss import total_loss
 from .trainer import Trainer
 
 
@@ -11,7 +12,7 @@ def split(total: int, parts: int) -> list[int]:
     return [q + (i < r) for i in range(parts)]
 
 
-def run_schedule(trainer: Trainer, o) -> None:  # o: pinnkan.solver.SolveOptions
+def run_schedule(trainer: Trainer, o, new_start=None) -> None:  # o: pinnkan.solver.SolveOptions
     """Adam, then the second-phase optimizer (L-BFGS or Levenberg-Marquardt).
 
     Multilevel (``o.levels``): Adam on the coarsest grid only; then the second optimizer on each
@@ -22,6 +23,8 @@ def run_schedule(trainer: Trainer, o) -> None:  # o: pinnkan.solver.SolveOptions
     ends the run. With a time budget, level i ends at the fraction (i + 1) / n_levels of it.
     Adaptive options act at each level start: ``balance="grad"`` updates the loss weights and
     ``sampling="rad"`` redraws the interior points where the residual is large.
+    With ``o.starts`` > 1 the first level begins with that many trial starts (see
+    :func:`first_level`); ``new_start(k)`` builds the network of start k.
     """
     levels = o.levels or [o.grid]
     n = len(levels)
@@ -36,16 +39,55 @@ def run_schedule(trainer: Trainer, o) -> None:  # o: pinnkan.solver.SolveOptions
             trainer.refine(g)
         if budget is not None:
             trainer.config.budget_seconds = budget * (i + 1) / n
-        if i == 0:
-            trainer.adam(o.adam_steps, o.adam_lr)
-            if trainer.config.sampling == "rad" and not trainer.stopped:
-                trainer.data = trainer._sample()
-        trainer.rebalance()
         share = (total - used) // (n - i)
         last = i == n - 1
         window = (3 * trainer.config.plateau_window if o.optimizer == "lm" else 6) if last else None
+        if i == 0:
+            used += first_level(trainer, o, phase, share, window, new_start)
+            continue
+        trainer.rebalance()
         used += phase(share, stop_on_plateau=True, window=window)
     trainer.config.budget_seconds = budget
+
+
+def first_level(trainer: Trainer, o, phase, share: int, window, new_start) -> int:
+    """Adam, loss balancing and the second optimizer on the first grid; returns its iterations.
+
+    With ``o.starts`` = K > 1: K starts (start 0 the network already built, start k from
+    ``new_start(k)``) each get Adam and ``o.start_steps`` iterations of the second optimizer on
+    the same points; the one of lowest loss under the problem's own weights goes on with the
+    rest of the level, the others are dropped. The final error follows the loss reached on the
+    coarsest grid, which varies several-fold between initialisations (docs/performance.md).
+    Every trial's steps count in the step total and the time budget (``history.starts`` lists
+    the trials); the iterations shared out over the later levels are those of one start.
+    """
+    def begin() -> None:
+        trainer.adam(o.adam_steps, o.adam_lr)
+        if trainer.config.sampling == "rad" and not trainer.stopped:
+            trainer.data = trainer._sample()
+        trainer.rebalance()
+
+    if o.starts <= 1 or new_start is None:
+        begin()
+        return phase(share, stop_on_plateau=True, window=window)
+    trial = min(o.start_steps, share)
+    base = dict(trainer.config.weights)
+    kept = []
+    for k in range(o.starts):
+        if k:
+            if trainer.stopped or trainer.out_of_budget():
+                break
+            trainer.restart(new_start(k), base, f"start {k}")
+        begin()
+        phase(trial)
+        loss, _ = total_loss(trainer.compiled, trainer.model, trainer.engine, trainer.data, base)
+        kept.append((float(loss.detach()), k, trainer.snapshot()))
+        trainer.history.starts.append({"start": k, "step": trainer.step, "loss": kept[-1][0]})
+    loss, k, (model, weights, data) = min(kept, key=lambda c: c[0])
+    trainer.data = data
+    trainer.restart(model, weights, f"best start {k}")
+    trainer.history.starts.append({"chosen": k, "loss": loss})
+    return trial + phase(share - trial, stop_on_plateau=True, window=window)
 
 
 def kan_parameter_count(widths, grid: int, degree: int) -> int:

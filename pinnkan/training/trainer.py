@@ -38,6 +38,7 @@ class History:
     stopped: str | None = None
     weights: list[dict] = field(default_factory=list)  # {"step": s, **weights} at each balance update
     rss_mib: list[float] = field(default_factory=list)  # resident memory at each logged step
+    starts: list[dict] = field(default_factory=list)  # {"start", "step", "loss"} per trial start; see schedule
 
     def as_dict(self) -> dict:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -206,6 +207,18 @@ class Trainer:
         self._log("refine", float(loss.detach()), parts)
         if self.config.resample_levels or self.config.sampling == "rad":
             self.data = self._sample()
+
+    def snapshot(self) -> tuple:
+        """What a trial start leaves behind: (model, loss weights, collocation points)."""
+        return self.model, dict(self.config.weights), self.data
+
+    def restart(self, model, weights: dict, phase: str) -> None:
+        """Continue with ``model`` (a fresh start or a kept snapshot's) and ``weights``."""
+        self.model = model
+        self.config.weights = dict(weights)
+        self._good_state = copy.deepcopy(model.state_dict())
+        loss, parts = self.loss()
+        self._log(phase, float(loss.detach()), parts)
 
     @property
     def stopped(self) -> bool:
