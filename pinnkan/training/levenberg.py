@@ -7,9 +7,13 @@ R = concat_t sqrt(w_t / N_t) r_t(x_i; theta) over all terms t and their points i
 
 and is accepted when it lowers the loss; lam shrinks after a success and grows after a failure
 (Marquardt's scaling by diag(J^T J) makes it invariant to the scale of each parameter). KAN-PINNs
-have few parameters, so the P x P system is cheap; J is built one point at a time with
-``torch.func`` (vmap over points of the gradient of that point's residual), which costs about
-one batched forward-and-backward pass through the forward-mode jets.
+have few parameters, so the P x P system is affordable.
+
+J for a plain KAN comes from one forward pass of the jets and one backward pass per term (each
+layer's jet is linear in its coefficients), written in place into one (M, P) matrix; for other
+networks from ``torch.func`` (vmap over points of the gradient of that point's residual). With
+one torch thread J^T J is formed by BLAS syrk and the damped system solved by LAPACK potrf/potrs
+(:func:`gram`, :func:`solve_damped`); with more, by torch. Costs in docs/performance.md.
 """
 
 from __future__ import annotations
