@@ -14,13 +14,13 @@ from .geometry.spacetime import SpaceTime
 from .problem import (Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem,
                       Robin)
 from .result import Result, load_model
-from .solver import SolveOptions, solve
+from .solver import SolveOptions, check_options, solve
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Equation", "Initial", "Interface", "Interval", "KAN", "MLP", "MeshDomain",
     "Neumann", "OptionError", "Periodic", "PinnkanError", "Polygon", "Problem", "ProblemError", "Rectangle",
-    "Result", "Robin", "SolveOptions", "SpaceTime", "TrainingError", "load_model", "load_problem",
-    "solve",
+    "Result", "Robin", "SolveOptions", "SpaceTime", "TrainingError", "check_options", "load_model",
+    "load_problem", "solve",
 ]

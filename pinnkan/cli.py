@@ -164,9 +164,7 @@ def _with_hidden(problem, options: dict, hidden) -> dict:
 
 def run_solve(args) -> int:
     from .loading import load_problem
-    from .solver import solve
-
-    from .solver import resolve_device
+    from .solver import check_options, resolve_device, solve
 
     resolve_device(args.device)
     problem = load_problem(args.problem)
@@ -181,6 +179,7 @@ def run_solve(args) -> int:
         from .mesh_io import check_mesh_for
 
         check_mesh_for(problem, args.mesh)  # a missing, unusable or mismatched mesh: error before training
+    check_options(problem, args.model, **options)  # bad options: an error before the output folder exists
     out = _prepare_out(Path(args.out or f"runs/{problem.name}-{args.model}"))
     result = solve(problem, model=args.model, **options)
     paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
@@ -208,11 +207,12 @@ def run_compare(args) -> int:
     options = _options(args)
     if args.width:
         raise OptionError("--width is ambiguous for compare (two models); use the solve command to set widths.")
-    out = _prepare_out(Path(args.out or f"runs/{problem.name}-compare"))
+    out = Path(args.out or f"runs/{problem.name}-compare")
     budget = args.budget_seconds
     if budget is None and not args.steps:
         budget = 60.0
-    report = compare(problem, seeds=args.seeds, budget_seconds=budget, match_params=args.match_params, **options)
+    report = compare(problem, seeds=args.seeds, budget_seconds=budget, match_params=args.match_params,
+                     before_training=lambda: _prepare_out(out), **options)
     paths = write_report(report, out)
     print(markdown(report))
     print(f"outputs: {', '.join(str(p) for p in paths.values())}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import OptionError
 from .result import write_json
-from .solver import solve
+from .solver import check_options, solve
 
 MODELS = ("kan", "mlp")
 
@@ -32,12 +32,15 @@ def mlp_width_for(n_params: int, dim: int, n_fields: int, depth: int = 3) -> int
 
 
 def compare(problem, seeds: int = 1, budget_seconds: float | None = None, match_params: bool = False,
-            kan_options: dict | None = None, mlp_options: dict | None = None, **common) -> dict:
+            kan_options: dict | None = None, mlp_options: dict | None = None, before_training=None,
+            **common) -> dict:
     """Train both models for ``seeds`` seeds; return ``{"runs": [...], "summary": {...}}``.
 
     ``common`` options (points, steps, device, ...) go to both models; ``kan_options`` and
     ``mlp_options`` to one each. With ``match_params`` the MLP's hidden width is chosen so that
-    its parameter count matches the KAN's.
+    its parameter count matches the KAN's. Both models' options are checked before any
+    training; ``before_training()``, when given, is called then (the command line prepares its
+    output folder there).
     """
     if seeds < 1:
         raise OptionError(f"Number of seeds must be >= 1, got {seeds}.")
@@ -49,6 +52,10 @@ def compare(problem, seeds: int = 1, budget_seconds: float | None = None, match_
             opts["budget_seconds"] = budget_seconds
             opts.setdefault("lbfgs_steps", 10**7)  # the budget, not a step count, ends the run
             opts.setdefault("lm_steps", 10**7)
+    check_options(problem, "kan", seed=base_seed, **kan_options)
+    check_options(problem, "mlp", seed=base_seed, **mlp_options)
+    if before_training is not None:
+        before_training()
     runs, results = [], {}
     for s in range(seeds):
         seed = base_seed + s

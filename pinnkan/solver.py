@@ -186,22 +186,25 @@ def attach_parameters(net, parameters: dict, dtype, device) -> None:
             k: torch.nn.Parameter(torch.tensor([v], dtype=dtype, device=device)) for k, v in parameters.items()})
 
 
-def solve(problem: Problem, model: str = "kan", **options) -> Result:
-    """Train a physics-informed network on ``problem`` and return a :class:`Result`.
+def check_options(problem: Problem, model: str = "kan", **options) -> SolveOptions:
+    """What :func:`solve` checks before training, without training: the option names and
+    values, the network's construction, the device, the problem's compile and the loss-weight
+    labels (the collocation draws are checked when solve samples them). Raises OptionError or ProblemError; returns the
+    completed options."""
+    return _checked(problem, model, options)[0]
 
-    ``options`` are the fields of :class:`SolveOptions` (``widths``, ``grid``, ``adam_steps``,
-    ``lbfgs_steps``, ``n_interior``, ``seed``, ``device``, ``budget_seconds``, ...).
-    """
+
+def _checked(problem, model: str, options: dict):
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve() needs a pinnkan Problem, got {type(problem).__name__}.")
     unknown = set(options) - set(SolveOptions.__dataclass_fields__)
     if unknown:
         raise OptionError(f"Unknown option(s) {', '.join(sorted(unknown))} for solve().")
     o = SolveOptions(model=model, **options).complete(problem.domain.dim, len(problem.fields))
-    device = resolve_device(o.device)
-    dtype = torch.float64 if o.dtype == "float64" else torch.float32
-    engine = get_engine(o.engine)
-
+    resolve_device(o.device)
+    get_engine(o.engine)
+    with torch.random.fork_rng(devices=[]):  # the network's own checks (activation, ...); RNG left as is
+        build_model(o, problem.domain.bounds, torch.float64, torch.device("cpu"))
     compiled = compile_problem(problem)
     labels = {t.label for t in compiled.terms}
     bad = set(o.weights) - labels
@@ -210,6 +213,19 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
             f"Loss weights name {', '.join(sorted(bad))}, which are not terms of {where(problem)}; "
             f"its terms are {', '.join(sorted(labels))}."
         )
+    return o, compiled
+
+
+def solve(problem: Problem, model: str = "kan", **options) -> Result:
+    """Train a physics-informed network on ``problem`` and return a :class:`Result`.
+
+    ``options`` are the fields of :class:`SolveOptions` (``widths``, ``grid``, ``adam_steps``,
+    ``lbfgs_steps``, ``n_interior``, ``seed``, ``device``, ``budget_seconds``, ...).
+    """
+    o, compiled = _checked(problem, model, options)
+    device = resolve_device(o.device)
+    dtype = torch.float64 if o.dtype == "float64" else torch.float32
+    engine = get_engine(o.engine)
 
     torch.manual_seed(o.seed)
     sampler = CollocationSampler(problem.domain, method=o.sampler, seed=o.seed)

@@ -392,3 +392,21 @@ def test_closed_stdout_ends_quietly_after_the_outputs_are_written(tmp_path):
     p = subprocess.run(cmd, shell=True, executable="/bin/bash", env=env, capture_output=True, text=True, timeout=300)
     assert (p.returncode, p.stderr) == (141, "")
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["steps"] == 40
+
+
+def test_starts_on_the_command_line(tmp_path):
+    code, _, err = run_main(["solve", POISSON, *TINY, "--starts", "2", "--no-plots", "--out", tmp_path / "a"])
+    assert code == 0, err
+    starts = json.loads((tmp_path / "a" / "metrics.json").read_text())["starts"]
+    assert [s.get("start") for s in starts[:2]] == [0, 1] and starts[2]["chosen"] in (0, 1)
+    code, _, err = run_main(["solve", POISSON, *TINY, "--starts", "0", "--out", tmp_path / "b"])
+    assert_user_error(code, err, "starts", ">= 1")
+    assert not (tmp_path / "b").exists()
+
+
+def test_compare_checks_both_models_options_before_training(tmp_path):
+    """An MLP-only mistake is reported before the KAN trains: the output folder, prepared just
+    before training, is never made."""
+    code, _, err = run_main(["compare", POISSON, *TINY, "--activation", "foo", "--out", tmp_path / "c"])
+    assert_user_error(code, err, "activation 'foo'", "tanh")
+    assert not (tmp_path / "c").exists()
