@@ -55,7 +55,7 @@ def first_level(trainer: Trainer, o, phase, share: int, window, new_start) -> in
 
     With ``o.starts`` = K > 1: K starts (start 0 the network already built, start k from
     ``new_start(k)``) each get Adam and ``o.start_steps`` iterations of the second optimizer on
-    the same points; the one of lowest loss under the problem's own weights goes on with the
+    the same points (with ``sampling="rad"``, each on the points it redraws after Adam); the one of lowest loss under the problem's own weights goes on with the
     rest of the level, the others are dropped. The final error follows the loss reached on the
     coarsest grid, which varies several-fold between initialisations (docs/performance.md).
     Every trial's steps count in the step total and the time budget (``history.starts`` lists
