@@ -164,7 +164,7 @@ def _with_hidden(problem, options: dict, hidden) -> dict:
 
 def run_solve(args) -> int:
     from .loading import load_problem
-    from .solver import check_options, resolve_device, solve
+    from .solver import resolve_device, solve
 
     resolve_device(args.device)
     problem = load_problem(args.problem)
@@ -179,9 +179,9 @@ def run_solve(args) -> int:
         from .mesh_io import check_mesh_for
 
         check_mesh_for(problem, args.mesh)  # a missing, unusable or mismatched mesh: error before training
-    check_options(problem, args.model, **options)  # bad options: an error before the output folder exists
-    out = _prepare_out(Path(args.out or f"runs/{problem.name}-{args.model}"))
-    result = solve(problem, model=args.model, **options)
+    out = Path(args.out or f"runs/{problem.name}-{args.model}")
+    # the folder is made (and proved writable) once every check has passed, before training
+    result = solve(problem, model=args.model, before_training=lambda: _prepare_out(out), **options)
     paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
     if args.mesh:
         from .mesh_io import export_on_mesh

@@ -189,22 +189,24 @@ def attach_parameters(net, parameters: dict, dtype, device) -> None:
 def check_options(problem: Problem, model: str = "kan", **options) -> SolveOptions:
     """What :func:`solve` checks before training, without training: the option names and
     values, the network's construction, the device, the problem's compile and the loss-weight
-    labels (the collocation draws are checked when solve samples them). Raises OptionError or ProblemError; returns the
-    completed options."""
-    return _checked(problem, model, options)[0]
+    labels (the collocation draws are checked when solve samples them). Raises OptionError or
+    ProblemError; returns the completed options."""
+    o, _ = _checked(problem, model, options)
+    resolve_device(o.device)
+    get_engine(o.engine)
+    with torch.random.fork_rng(devices=[]):  # the network's own checks (activation, ...); RNG left as is
+        build_model(o, problem.domain.bounds, torch.float64, torch.device("cpu"))
+    return o
 
 
 def _checked(problem, model: str, options: dict):
+    """The checks that need neither the device nor the network: (completed options, compiled problem)."""
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve() needs a pinnkan Problem, got {type(problem).__name__}.")
     unknown = set(options) - set(SolveOptions.__dataclass_fields__)
     if unknown:
         raise OptionError(f"Unknown option(s) {', '.join(sorted(unknown))} for solve().")
     o = SolveOptions(model=model, **options).complete(problem.domain.dim, len(problem.fields))
-    resolve_device(o.device)
-    get_engine(o.engine)
-    with torch.random.fork_rng(devices=[]):  # the network's own checks (activation, ...); RNG left as is
-        build_model(o, problem.domain.bounds, torch.float64, torch.device("cpu"))
     compiled = compile_problem(problem)
     labels = {t.label for t in compiled.terms}
     bad = set(o.weights) - labels
@@ -216,11 +218,13 @@ def _checked(problem, model: str, options: dict):
     return o, compiled
 
 
-def solve(problem: Problem, model: str = "kan", **options) -> Result:
+def solve(problem: Problem, model: str = "kan", before_training=None, **options) -> Result:
     """Train a physics-informed network on ``problem`` and return a :class:`Result`.
 
     ``options`` are the fields of :class:`SolveOptions` (``widths``, ``grid``, ``adam_steps``,
     ``lbfgs_steps``, ``n_interior``, ``seed``, ``device``, ``budget_seconds``, ...).
+    ``before_training()``, when given, is called once everything is checked and the collocation
+    points are drawn, just before training (the command line makes its output folder there).
     """
     o, compiled = _checked(problem, model, options)
     device = resolve_device(o.device)
@@ -259,6 +263,8 @@ def solve(problem: Problem, model: str = "kan", **options) -> Result:
         attach_parameters(other, compiled.parameters, dtype, device)
         return other
 
+    if before_training is not None:
+        before_training()
     t0 = time.perf_counter()
     run_schedule(trainer, o, new_start)
     wall = time.perf_counter() - t0

@@ -156,6 +156,12 @@ def rel_l2(s: Spec, pred) -> float:
 
 
 # --------------------------------------------------------------------------- time and machine
+def ratio(a, b):
+    """a / b, or None when either is missing or b is 0 (seconds per step of a run with no step,
+    a ratio to a peer that failed)."""
+    return a / b if (a is not None and b not in (None, 0)) else None
+
+
 class Clock:
     """Wall clock that waits for the GPU before reading the time on a CUDA device."""
 

@@ -110,10 +110,6 @@ def _ok(r):
     return r is not None and not r.get("error") and not r.get("skipped")
 
 
-def _ratio(a, b):
-    return a / b if (a is not None and b not in (None, 0)) else None
-
-
 def ratios(rows) -> list[dict]:
     """pinnkan / peer for every problem where both ran."""
     by = {(r["problem"], r["tool"]): r for r in rows}
@@ -126,11 +122,11 @@ def ratios(rows) -> list[dict]:
                     continue
                 out.append({
                     "problem": problem, "pinnkan": mine, "peer": peer,
-                    "time_per_step": _ratio(a.get("s_per_step"), b.get("s_per_step")),
-                    "loss_grad": (_ratio(a.get("loss_grad_s"), b.get("loss_grad_s"))
+                    "time_per_step": common.ratio(a.get("s_per_step"), b.get("s_per_step")),
+                    "loss_grad": (common.ratio(a.get("loss_grad_s"), b.get("loss_grad_s"))
                                   if (mine, peer) in SAME_SIZE else None),
-                    "rel_l2": _ratio(a.get("rel_l2"), b.get("rel_l2")),
-                    "wall": _ratio(a.get("wall_s"), b.get("wall_s")),
+                    "rel_l2": common.ratio(a.get("rel_l2"), b.get("rel_l2")),
+                    "wall": common.ratio(a.get("wall_s"), b.get("wall_s")),
                 })
     return out
 
