@@ -1,6 +1,7 @@
 """Where the time of one training step goes, on poisson2d.
 
-    python benchmarks/profile_step.py [--points 2048] [--repeat 10]
+    python benchmarks/profile_step.py [--points 2048] [--repeat 10] [--widths 2,10,1]
+                                      [--grids 5,10,15,20,25,30,40]
 
 Times, per network: one loss evaluation plus backward pass with each derivative engine (nested
 autograd, the reference, and forward-mode jets; the engines and networks alternate over
@@ -60,6 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=int, default=2048)
     ap.add_argument("--repeat", type=int, default=10, help="runs per Levenberg-Marquardt figure")
     ap.add_argument("--rounds", type=int, default=5, help="rounds of 4 runs per engine and network")
+    ap.add_argument("--widths", default="2,10,1", help="KAN widths (input 2, output 1)")
+    ap.add_argument("--grids", default="5,10,15,20,25,30,40", help="KAN grids")
     args = ap.parse_args(argv)
     problem = pk.load_problem(ROOT / "problems" / "poisson2d.py")
     compiled = compile_problem(problem)
@@ -70,7 +73,8 @@ def main(argv=None) -> int:
     print("| network | params | loss+backward, autograd (ms) | loss+backward, jets (ms) | auto picks |")
     print("| --- | ---: | ---: | ---: | --- |")
     torch.manual_seed(0)
-    nets = [pk.KAN([2, 10, 1], grid=g, bounds=problem.domain.bounds) for g in (5, 10, 15, 20, 25, 30, 40)]
+    widths = [int(w) for w in args.widths.split(",")]
+    nets = [pk.KAN(widths, grid=int(g), bounds=problem.domain.bounds) for g in args.grids.split(",")]
     nets.append(pk.MLP([2, 50, 50, 50, 1], bounds=problem.domain.bounds))
     engines = {"autograd": AutogradEngine(), "jets": JetEngine()}
     times = {(i, e): [] for i in range(len(nets)) for e in engines}
@@ -90,7 +94,7 @@ def main(argv=None) -> int:
         a, j = (1000 * statistics.median(times[(i, e)]) for e in engines)
         pick = ("jets" if prefers_jets(net) else "autograd") if prefers_jets else "-"
         print(f"| {net.describe()} | {net.n_params} | {a:.1f} | {j:.1f} | {pick} |", flush=True)
-    print("\n| KAN [2, 10, 1] | Jacobian (ms) | J^T J (ms) | Cholesky solve (ms) | trial residual (ms) "
+    print(f"\n| KAN {widths} | Jacobian (ms) | J^T J (ms) | Cholesky solve (ms) | trial residual (ms) "
           "| whole iteration (ms) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for net in nets[:-1]:
