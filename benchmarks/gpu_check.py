@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 import pinnkan as pk
-from pinnkan.derivatives import get_engine
+from pinnkan.derivatives.engines import get_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,14 +23,14 @@ from pathlib import Path
 import torch
 
 import pinnkan as pk
-from pinnkan.compile import compile_problem
-from pinnkan.derivatives import AutogradEngine, JetEngine
+from pinnkan.problem.compile import compile_problem
+from pinnkan.derivatives.engines import AutogradEngine, JetEngine
 
 try:
-    from pinnkan.derivatives import prefers_jets
+    from pinnkan.derivatives.engines import prefers_jets
 except ImportError:
     prefers_jets = None
-from pinnkan.sampling import CollocationSampler
+from pinnkan.geometry.sampling import CollocationSampler
 from pinnkan.training.levenberg import LevenbergMarquardt, residual_and_jacobian
 
 try:  # the current solver's linear algebra; older checkouts (before/after runs) used these fallbacks
@@ -41,7 +41,7 @@ except ImportError:
 
     def solve_damped(H, damping, rhs):
         return torch.cholesky_solve(rhs[:, None], torch.linalg.cholesky(H + torch.diag(damping)))[:, 0]
-from pinnkan.training.loss import sample_points, total_loss
+from pinnkan.evaluation.residuals import sample_points, total_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,15 +6,16 @@
     print(result.metrics["rel_l2"]); result.export("solution.vtu")
 """
 
-from .errors import OptionError, PinnkanError, ProblemError, TrainingError
-from .geometry import Box, Disk, Domain, Interval, MeshDomain, Polygon, Rectangle
-from .loading import load_problem
-from .networks import KAN, MLP
-from .geometry.spacetime import SpaceTime
-from .problem import (Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem,
+from pinnkan.errors import OptionError, PinnkanError, ProblemError, TrainingError
+from pinnkan.geometry import Box, Disk, Domain, Interval, MeshDomain, Polygon, Rectangle
+from pinnkan.problem.loading import load_problem
+from pinnkan.networks import KAN, MLP
+from pinnkan.geometry.spacetime import SpaceTime
+from pinnkan.problem.definition import (Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem,
                       Robin)
-from .result import Result, load_model
-from .solver import SolveOptions, check_options, solve
+from pinnkan.output.model_file import load_model
+from pinnkan.output.result import Result
+from pinnkan.solver import SolveOptions, check_options, solve
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from .errors import OptionError, PinnkanError
+from pinnkan.errors import OptionError, PinnkanError
 
 
 def _ints(text: str) -> list[int]:
@@ -163,8 +163,8 @@ def _with_hidden(problem, options: dict, hidden) -> dict:
 
 
 def run_solve(args) -> int:
-    from .loading import load_problem
-    from .solver import resolve_device, solve
+    from pinnkan.problem.loading import load_problem
+    from pinnkan.solver import resolve_device, solve
 
     resolve_device(args.device)
     problem = load_problem(args.problem)
@@ -176,7 +176,7 @@ def run_solve(args) -> int:
     if args.budget_seconds is not None:
         options["budget_seconds"] = args.budget_seconds
     if args.mesh:
-        from .mesh_io import check_mesh_for
+        from pinnkan.output.on_mesh import check_mesh_for
 
         check_mesh_for(problem, args.mesh)  # a missing, unusable or mismatched mesh: error before training
     out = Path(args.out or f"runs/{problem.name}-{args.model}")
@@ -184,7 +184,7 @@ def run_solve(args) -> int:
     result = solve(problem, model=args.model, before_training=lambda: _prepare_out(out), **options)
     paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
     if args.mesh:
-        from .mesh_io import export_on_mesh
+        from pinnkan.output.on_mesh import export_on_mesh
 
         paths["on_mesh"] = export_on_mesh(result, args.mesh, out / "on_mesh.vtu")
     print(result.summary())
@@ -197,10 +197,10 @@ def run_solve(args) -> int:
 
 
 def run_compare(args) -> int:
-    from .compare import compare, markdown, write_report
-    from .loading import load_problem
+    from pinnkan.compare import compare, markdown, write_report
+    from pinnkan.problem.loading import load_problem
 
-    from .solver import resolve_device
+    from pinnkan.solver import resolve_device
 
     resolve_device(args.device)
     problem = load_problem(args.problem)

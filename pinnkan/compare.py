@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import OptionError
-from .result import write_json
-from .solver import check_options, solve
+from pinnkan.errors import OptionError
+from pinnkan.output.atomic import write_json
+from pinnkan.solver import check_options, solve
 
 MODELS = ("kan", "mlp")
 
@@ -147,8 +147,8 @@ def markdown(report: dict) -> str:
 
 def write_report(report: dict, out_dir) -> dict[str, Path]:
     """Write compare.md, compare.json and compare.png (error vs time) into ``out_dir``."""
-    from .atomic import atomic_path
-    from .plots import plot_error_vs_time
+    from pinnkan.output.atomic import atomic_path
+    from pinnkan.output.plots import plot_error_vs_time
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,17 +11,17 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from .compile import compile_problem, parameters_of, where
-from .derivatives import get_engine
-from .errors import OptionError, ProblemError
-from .memory import peak_gpu_mib, peak_rss_mib
-from .metrics import evaluate
-from .networks import KAN, MLP
-from .problem import Problem
-from .result import Result
-from .sampling import CollocationSampler
-from .training import TrainConfig, Trainer
-from .training.schedule import kan_parameter_count, level_summary, run_schedule
+from pinnkan.problem.compile import compile_problem, parameters_of, where
+from pinnkan.derivatives.engines import get_engine
+from pinnkan.errors import OptionError, ProblemError
+from pinnkan.training.memory import peak_gpu_mib, peak_rss_mib
+from pinnkan.evaluation.metrics import evaluate
+from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, resolve_device
+from pinnkan.problem.definition import Problem
+from pinnkan.output.result import Result
+from pinnkan.geometry.sampling import CollocationSampler
+from pinnkan.training import TrainConfig, Trainer
+from pinnkan.training.schedule import kan_parameter_count, level_summary, run_schedule
 
 MODELS = ("kan", "mlp")
 SAMPLERS = ("sobol", "halton", "uniform")
@@ -150,40 +150,13 @@ class SolveOptions:
         return o
 
 
-def resolve_device(name: str) -> torch.device:
-    """``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (cuda when available, else cpu)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise OptionError(f"Unknown device {name!r}; use cpu, cuda, cuda:N or auto.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise OptionError(
-            f"Device {name!r} was asked for but torch finds no CUDA GPU here; use --device cpu "
-            "(or auto), or install a CUDA build of torch on a machine with a GPU."
-        )
-    if device.type not in ("cpu", "cuda"):
-        raise OptionError(f"Unsupported device {name!r}; use cpu, cuda or auto.")
-    return device
-
-
 def build_model(o: SolveOptions, bounds, dtype, device):
-    """The network described by options ``o``, inputs normalised from the domain box ``bounds``."""
-    if o.model == "kan":
-        net = KAN(o.widths, grid=o.grid if not o.levels else o.levels[0], degree=o.degree, bounds=bounds,
-                  dtype=dtype, spline_basis=o.spline_basis, free_knots=o.free_knots)
-    else:
-        net = MLP(o.widths, activation=o.activation, bounds=bounds, dtype=dtype)
-    return net.to(device)
-
-
-def attach_parameters(net, parameters: dict, dtype, device) -> None:
-    """Give ``net`` the unknown constants of an inverse problem as trainable parameters
-    ``net.problem_parameters[name]`` (shape (1,)), initialised to their guesses."""
-    if parameters:
-        net.problem_parameters = torch.nn.ParameterDict({
-            k: torch.nn.Parameter(torch.tensor([v], dtype=dtype, device=device)) for k, v in parameters.items()})
+    """The network described by options ``o`` on its first grid, inputs normalised from the
+    domain box ``bounds``."""
+    spec = {k: getattr(o, k) for k in NETWORK_KEYS}
+    if o.levels:
+        spec["grid"] = o.levels[0]
+    return build_network(spec, bounds, dtype, device)
 
 
 def check_options(problem: Problem, model: str = "kan", **options) -> SolveOptions:
@@ -236,7 +209,7 @@ def solve(problem: Problem, model: str = "kan", before_training=None, **options)
     net = build_model(o, problem.domain.bounds, dtype, device)
     attach_parameters(net, compiled.parameters, dtype, device)
     if o.optimizer == "lm":
-        from .training.levenberg import check_supported
+        from pinnkan.training.levenberg import check_supported
 
         try:
             check_supported(net, compiled)

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pinnkan.bspline import (cox_de_boor, dyadic_refinement_matrix, extended_uniform_knots,
+from pinnkan.networks.bspline import (cox_de_boor, dyadic_refinement_matrix, extended_uniform_knots,
                              knot_insertion_matrix, local_basis_matrix, refinement_matrix,
                              uniform_basis, uniform_local_basis, uniform_refinement_matrix)
 from pinnkan.errors import OptionError

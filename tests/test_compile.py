@@ -8,7 +8,7 @@ import sympy as sp
 import torch
 
 import pinnkan as pk
-from pinnkan.compile import compile_problem, placeholder_name
+from pinnkan.problem.compile import compile_problem, placeholder_name
 from pinnkan.errors import ProblemError
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower

@@ -10,11 +10,11 @@ from helpers import finite_difference_jacobian, sympy_values
 
 import pinnkan as pk
 import pinnkan.training.levenberg as levenberg
-from pinnkan.compile import compile_problem
+from pinnkan.problem.compile import compile_problem
 from pinnkan.errors import ProblemError
-from pinnkan.sampling import CollocationSampler
+from pinnkan.geometry.sampling import CollocationSampler
 from pinnkan.training.levenberg import residual_and_jacobian
-from pinnkan.training.loss import sample_points
+from pinnkan.evaluation.residuals import sample_points
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
 

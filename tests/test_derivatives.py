@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from pinnkan.derivatives import AutogradEngine, get_engine
+from pinnkan.derivatives.engines import AutogradEngine, get_engine
 from pinnkan.errors import OptionError
 from pinnkan.networks import KAN, MLP
 

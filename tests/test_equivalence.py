@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import pinnkan as pk
-from pinnkan.bspline import cox_de_boor, extended_uniform_knots, uniform_basis
-from pinnkan.equivalence import (bspline_from_relu_weights, bspline_to_relu_matrix, relu_power_basis,
+from pinnkan.networks.bspline import cox_de_boor, extended_uniform_knots, uniform_basis
+from pinnkan.networks.equivalence import (bspline_from_relu_weights, bspline_to_relu_matrix, relu_power_basis,
                                  relu_weights_from_bspline)
 
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from pinnkan.atomic import atomic_path
-from pinnkan.export import read_vtu, write_vtu
+from pinnkan.output.atomic import atomic_path
+from pinnkan.output.vtu import read_vtu, write_vtu
 from pinnkan.geometry import Box, Disk, Interval, Rectangle
-from pinnkan.plots import plot_error_vs_time, plot_fields_2d, plot_history, plot_profile_1d
+from pinnkan.output.plots import plot_error_vs_time, plot_fields_2d, plot_history, plot_profile_1d
 
 SHAPES = [Interval(0, 1), Rectangle((-1, -1), (1, 1)), Box((0, 0, 0), (1, 2, 1)), Disk((0, 0), 1)]
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 from torch.func import functional_call, jacrev, vmap
 
-from pinnkan.bspline import (breakpoints_from_logits, bspline_basis, bspline_local_basis,
+from pinnkan.networks.bspline import (breakpoints_from_logits, bspline_basis, bspline_local_basis,
                              cox_de_boor, extend_breakpoints, extended_uniform_knots,
                              logits_from_breakpoints, nonuniform_refinement_matrix, uniform_basis)
-from pinnkan.derivatives import AutogradEngine, JetEngine
+from pinnkan.derivatives.engines import AutogradEngine, JetEngine
 from pinnkan.errors import OptionError
 from pinnkan.networks import KAN, KANLayer
 from pinnkan.networks.kan import MIN_CELL_FRACTION

@@ -13,13 +13,13 @@ from helpers import finite_difference_jacobian
 
 import pinnkan as pk
 import pinnkan.training.levenberg as levenberg
-from pinnkan.compile import compile_problem
-from pinnkan.derivatives import AutogradEngine
+from pinnkan.problem.compile import compile_problem
+from pinnkan.derivatives.engines import AutogradEngine
 from pinnkan.errors import ProblemError
-from pinnkan.sampling import CollocationSampler
+from pinnkan.geometry.sampling import CollocationSampler
 from pinnkan.solver import attach_parameters
 from pinnkan.training.levenberg import residual_and_jacobian
-from pinnkan.training.loss import sample_points
+from pinnkan.evaluation.residuals import sample_points
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
 

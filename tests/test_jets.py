@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import pinnkan as pk
-from pinnkan.derivatives import AutogradEngine, JetEngine, get_engine
+from pinnkan.derivatives.engines import AutogradEngine, JetEngine, get_engine
 
 KEYS_2D = {(0, (0, 0)), (0, (1, 0)), (0, (0, 1)), (0, (2, 0)), (0, (0, 2)), (0, (1, 1)),
            (1, (2, 0)), (1, (0, 1))}
@@ -72,7 +72,7 @@ def test_unknown_engine_is_an_option_error():
 
 
 def test_auto_engine_rule_follows_the_measured_crossover():
-    from pinnkan.derivatives import JET_MIN_GRID, prefers_jets
+    from pinnkan.derivatives.engines import JET_MIN_GRID, prefers_jets
 
     assert not prefers_jets(pk.KAN([2, 4, 1], grid=JET_MIN_GRID - 1))
     assert prefers_jets(pk.KAN([2, 4, 1], grid=JET_MIN_GRID))

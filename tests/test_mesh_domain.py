@@ -13,7 +13,8 @@ import pinnkan as pk
 from pinnkan.errors import OptionError, ProblemError
 from pinnkan.geometry import Box, Domain, MeshDomain, Polygon, Rectangle
 from pinnkan.geometry.polygon import segment_distance, simplex_volumes
-from pinnkan.mesh_io import export_on_mesh, read_volume_mesh
+from pinnkan.geometry.mesh_file import read_volume_mesh
+from pinnkan.output.on_mesh import export_on_mesh
 
 METHODS = ["uniform", "sobol", "halton"]
 
@@ -309,7 +310,7 @@ def test_cli_mesh_of_the_wrong_dimension_fails_before_training(cube_file, tmp_pa
 
 
 def test_time_dependent_export_on_a_space_mesh_writes_a_time_series(tmp_path):
-    from pinnkan.timeseries import read_pvd
+    from pinnkan.output.timeseries import read_pvd
 
     problem = pk.load_problem("problems/heat1d.py")
     result = pk.solve(problem, widths=[2, 4, 1], grid=5, adam_steps=5, lm_steps=0, optimizer="lm",

@@ -5,11 +5,11 @@ import sympy as sp
 import torch
 
 import pinnkan as pk
-from pinnkan.compile import compile_problem
-from pinnkan.derivatives import AutogradEngine, JetEngine
-from pinnkan.sampling import CollocationSampler
+from pinnkan.problem.compile import compile_problem
+from pinnkan.derivatives.engines import AutogradEngine, JetEngine
+from pinnkan.geometry.sampling import CollocationSampler
 from pinnkan.training.levenberg import gram, residual_and_jacobian, solve_damped
-from pinnkan.training.loss import residual, sample_points, total_loss
+from pinnkan.evaluation.residuals import residual, sample_points, total_loss
 
 x, y = sp.symbols("x y")
 u = sp.Function("u")(x, y)
@@ -116,6 +116,7 @@ def test_balanced_weights_change_only_at_level_starts_and_the_loss_falls_within_
         assert all(b <= a * (1 + 1e-9) for a, b in zip(losses, losses[1:])), level
 
 
+@pytest.mark.slow
 def test_multilevel_beats_single_level_at_equal_steps():
     # measured: multilevel 4.0e-3, coarse-only 1.4e-2, fine-only 1.9e-2
     multi = _solve(levels=[3, 6, 12], optimizer="lm", lm_steps=45)
@@ -204,6 +205,7 @@ def test_the_kept_start_is_the_network_trained_on(three_starts):
     assert ends and abs(h.loss[resumed] - ends[-1]) <= 1e-12 * ends[-1]
 
 
+@pytest.mark.slow
 def test_starts_are_repeatable_and_one_start_is_the_plain_run(three_starts):
     again = _solve(levels=[4, 8], starts=3, start_steps=5, lm_steps=30, adam_steps=20)
     assert again.metrics["starts"] == three_starts.metrics["starts"]

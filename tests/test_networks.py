@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pinnkan.bspline import cox_de_boor, extended_uniform_knots, uniform_basis
+from pinnkan.networks.bspline import cox_de_boor, extended_uniform_knots, uniform_basis
 from pinnkan.errors import OptionError
 from pinnkan.networks import KAN, MLP, KANLayer
 from pinnkan.networks.kan import greville_abscissae

@@ -105,6 +105,7 @@ def test_allen_cahn_initial_condition(ac):
     np.testing.assert_allclose(initial_condition(x), x**2 * np.cos(np.pi * x), rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_allen_cahn_convergence(ac, ac_fine):
     x = -1 + 2 * np.arange(ac.n_modes) / ac.n_modes
     one = np.ones_like(x)

@@ -5,7 +5,7 @@ import pytest
 
 from pinnkan.errors import ProblemError
 from pinnkan.geometry import Box, Disk, Interval, Rectangle
-from pinnkan.sampling import CollocationSampler
+from pinnkan.geometry.sampling import CollocationSampler
 
 SQUARE = Rectangle((-1, -1), (1, 1))
 
@@ -107,8 +107,8 @@ def _terms(path, seed, on_boundary):
     import torch
 
     import pinnkan as pk
-    from pinnkan.compile import compile_problem
-    from pinnkan.training.loss import sample_points
+    from pinnkan.problem.compile import compile_problem
+    from pinnkan.evaluation.residuals import sample_points
 
     problem = pk.load_problem(Path(__file__).resolve().parents[1] / "problems" / path)
     compiled = compile_problem(problem)

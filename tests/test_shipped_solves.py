@@ -12,6 +12,8 @@ import pytest
 
 import pinnkan as pk
 
+pytestmark = pytest.mark.slow  # the 16 shipped-problem solves: about half the suite's time
+
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = dict(levels=[5, 10], adam_steps=50, lm_steps=30, n_interior=256, n_boundary=32, n_eval=500, seed=0)
 LONGER = dict(levels=[5, 10, 20], adam_steps=100, lm_steps=100, n_interior=512, n_boundary=64, n_eval=500, seed=0)

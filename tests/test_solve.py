@@ -18,10 +18,10 @@ import torch
 import pinnkan as pk
 import pinnkan.training.trainer as trainer_module
 from pinnkan.cli import main
-from pinnkan.compile import compile_problem
-from pinnkan.derivatives import AutogradEngine, get_engine
-from pinnkan.result import Result
-from pinnkan.solver import SolveOptions, build_model
+from pinnkan.problem.compile import compile_problem
+from pinnkan.derivatives.engines import AutogradEngine, get_engine
+from pinnkan.output.result import Result
+from pinnkan.output.model_file import read_model_file
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
 
@@ -70,15 +70,11 @@ def assert_user_error(code, stderr, *facts):
         assert fact in text, (fact, text)
 
 
-def load_model(out: Path, problem):
-    """Rebuild the trained network from out/model.pt and out/metrics.json."""
+def load_model(out: Path):
+    """The trained network of out/model.pt (through pk.load_model) and out/metrics.json."""
     metrics = json.loads((out / "metrics.json").read_text())
-    o = SolveOptions(**metrics["options"])
-    net = build_model(o, problem.domain.bounds, torch.float64, torch.device("cpu"))
-    saved = torch.load(out / "model.pt", weights_only=False)
-    net.load_state_dict(saved["state_dict"])
-    assert saved["architecture"] == metrics["architecture"]
-    return net, metrics
+    assert read_model_file(out / "model.pt")["architecture"] == metrics["architecture"]
+    return pk.load_model(out / "model.pt"), metrics
 
 
 # ---------------------------------------------------------------------------- CI solve
@@ -89,6 +85,7 @@ def ci_run(tmp_path_factory):
     return out, code, stdout, stderr
 
 
+@pytest.mark.slow
 def test_ci_solve_reaches_the_error_bound(ci_run):
     out, code, stdout, stderr = ci_run
     assert code == 0, stderr
@@ -110,6 +107,7 @@ def test_ci_solve_reaches_the_error_bound(ci_run):
         assert (out / png).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_ci_solution_vtu_reads_back(ci_run):
     out, code, _, stderr = ci_run
     assert code == 0, stderr
@@ -126,7 +124,7 @@ def test_ci_solution_vtu_reads_back(ci_run):
     np.testing.assert_allclose(ue, np.sin(np.pi * grid_pts[:, 0]) * np.sin(np.pi * grid_pts[:, 1]), rtol=0, atol=1e-12)
 
     # the stored model reproduces the exported field through Result.predict
-    net, metrics = load_model(out, problem)
+    net, metrics = load_model(out)
     compiled = compile_problem(problem)
     result = Result(problem, compiled, net, get_engine("autograd"), None, metrics, None)
     np.testing.assert_allclose(u, result.predict(grid_pts)[:, 0], rtol=0, atol=1e-12)
@@ -147,6 +145,7 @@ def _comparable(m):
                               "steps", "n_params", "architecture")}
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_results_in_process_and_in_a_subprocess(tmp_path):
     args = ["solve", POISSON, *TINY, "--seed", "7", "--no-plots"]
     code1, _, err1 = run_main([*args, "--out", tmp_path / "a"])
@@ -168,6 +167,7 @@ def test_same_seed_gives_identical_results_in_process_and_in_a_subprocess(tmp_pa
 
 
 # ---------------------------------------------------------------------------- compare
+@pytest.mark.slow
 def test_compare_writes_markdown_json_and_png(tmp_path):
     from matplotlib.image import imread
 
@@ -325,6 +325,7 @@ def test_bad_problem_files_exit_2_naming_the_file(tmp_path, name):
         assert not out.exists()
 
 
+@pytest.mark.slow
 def test_missing_file_subprocess(tmp_path):
     missing = tmp_path / "nope.py"
     code, stdout, stderr = run_cli(["solve", missing, "--out", tmp_path / "out"], cwd=tmp_path)
@@ -332,6 +333,7 @@ def test_missing_file_subprocess(tmp_path):
     assert stdout == "" and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_unwritable_out_subprocess(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
@@ -348,6 +350,7 @@ def test_unwritable_out_in_process_compare(tmp_path):
     assert_user_error(code, stderr, "cannot be written", "--out")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_bad_device_subprocess(tmp_path):
     code, stdout, stderr = run_cli(["solve", POISSON, *TINY, "--device", "cuda", "--out", tmp_path / "o"],
@@ -384,6 +387,7 @@ def test_bad_option_values(tmp_path, argv, facts):
     assert_user_error(code, stderr, *facts)
 
 
+@pytest.mark.slow
 def test_closed_stdout_ends_quietly_after_the_outputs_are_written(tmp_path):
     """`pinnkan solve ... | true`: stdout is closed before the first line; no traceback, status 141."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -394,6 +398,7 @@ def test_closed_stdout_ends_quietly_after_the_outputs_are_written(tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["steps"] == 40
 
 
+@pytest.mark.slow
 def test_starts_on_the_command_line(tmp_path):
     code, _, err = run_main(["solve", POISSON, *TINY, "--starts", "2", "--no-plots", "--out", tmp_path / "a"])
     assert code == 0, err

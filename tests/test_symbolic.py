@@ -6,7 +6,7 @@ import sympy as sp
 import torch
 
 from pinnkan.errors import ProblemError
-from pinnkan.symbolic import compile_expression, compile_relation
+from pinnkan.problem.symbolic import compile_expression, compile_relation
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
 

@@ -12,12 +12,12 @@ import torch
 from helpers import sympy_values
 
 import pinnkan as pk
-from pinnkan.compile import compile_problem
+from pinnkan.problem.compile import compile_problem
 from pinnkan.errors import ProblemError
-from pinnkan.sampling import CollocationSampler
-from pinnkan import timeseries
-from pinnkan.timeseries import read_pvd
-from pinnkan.training.loss import sample_points
+from pinnkan.geometry.sampling import CollocationSampler
+from pinnkan.output import timeseries
+from pinnkan.output.timeseries import read_pvd
+from pinnkan.evaluation.residuals import sample_points
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
 
@@ -318,6 +318,7 @@ def heat_run(tmp_path_factory):
     return result, out, paths
 
 
+@pytest.mark.slow
 def test_heat1d_solve_reaches_the_error_bound(heat_run):
     result, _, _ = heat_run
     m = result.metrics

@@ -62,10 +62,10 @@ def _loss_grad_seconds(problem, kind, seed, device, n_interior, n_boundary) -> f
     import torch
 
     import pinnkan as pk
-    from pinnkan.compile import compile_problem
-    from pinnkan.derivatives import get_engine
-    from pinnkan.sampling import CollocationSampler
-    from pinnkan.training.loss import sample_points, total_loss
+    from pinnkan.problem.compile import compile_problem
+    from pinnkan.derivatives.engines import get_engine
+    from pinnkan.geometry.sampling import CollocationSampler
+    from pinnkan.evaluation.residuals import sample_points, total_loss
 
     dev = torch.device(device)
     compiled = compile_problem(problem)

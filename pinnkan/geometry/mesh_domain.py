@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from pinnkan.errors import ProblemError
 from pinnkan.geometry.domain import Domain, check_count, generator, unit_samples
 from pinnkan.geometry.polygon import pick_simplices, sample_simplices, simplex_points, simplex_volumes
-from pinnkan.mesh_io import read_volume_mesh
+from pinnkan.geometry.mesh_file import read_volume_mesh
 
 _BLOCK = 65536  # points per block in the vectorised point-in-cell and distance searches
 

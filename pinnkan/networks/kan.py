@@ -7,7 +7,7 @@ in=out=10, this beat a gather of the k+1 active coefficients per edge (embedding
 every G in {5, 10, 20, 40}, for plain training and for PINN-style nested input gradients:
 3x to 14x at G=5..20, 1.1x to 1.8x at G=40 (the dense matmul costs O(G) per edge).
 Free knots use the same dense layout: only the basis evaluation changes (non-uniform
-Cox-de Boor on each channel's knots, :func:`pinnkan.bspline.bspline_basis`).
+Cox-de Boor on each channel's knots, :func:`pinnkan.networks.bspline.bspline_basis`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pinnkan.bspline import (breakpoints_from_logits, bspline_basis, extend_breakpoints,
+from pinnkan.networks.bspline import (breakpoints_from_logits, bspline_basis, extend_breakpoints,
                              extended_uniform_knots, logits_from_breakpoints,
                              nonuniform_refinement_matrix, uniform_basis,
                              uniform_refinement_matrix)
-from pinnkan.equivalence import (bspline_from_relu_weights, bspline_to_relu_matrix,
+from pinnkan.networks.equivalence import (bspline_from_relu_weights, bspline_to_relu_matrix,
                                  relu_power_basis, relu_weights_from_bspline)
 from pinnkan.errors import OptionError
 from pinnkan.networks.mlp import BoxNormalization, check_widths
@@ -45,14 +45,14 @@ class KANLayer(nn.Module):
     """y_j = sum_i [ sum_m coef[j, i, m] B_m(x_i) + w_base[j, i] silu(x_i) ] (base optional).
 
     B_m: degree-k B-splines on ``grid`` uniform cells over [lo, hi], G+k per edge; inputs outside
-    [lo, hi] use the extended end polynomial pieces (see ``pinnkan.bspline``).
+    [lo, hi] use the extended end polynomial pieces (see ``pinnkan.networks.bspline``).
     coef: (out, in, G+k); forward: (..., in) -> (..., out).
     init "linear": edge (j, i) starts as a x + noise, coef = a xi + eps (xi the Greville
     abscissae), a ~ N(0, 1/in), eps ~ N(0, (0.01/sqrt(in))^2); "random": coef ~ N(0, 1/(in (k+1))).
     base "silu": w_base ~ N(0, 1/in).
     spline_basis "relu": the same spline space in the power-ReLU basis psi_j = ReLU(x - t_j)^k,
     j = 0..G+k-1 (a multichannel ReLU^k MLP layer with biases fixed at the knots); ``coef`` then
-    holds the ReLU weights w = A^T c (see :mod:`pinnkan.equivalence`). Same function class,
+    holds the ReLU weights w = A^T c (see :mod:`pinnkan.networks.equivalence`). Same function class,
     other coordinates: gradient descent is not preconditioned by the local B-spline basis.
 
     free_knots: the knot locations are trained too (arXiv 2603.04827, Actor et al. 2025). One

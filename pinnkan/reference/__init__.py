@@ -14,7 +14,7 @@ that the error metrics of the shipped problems mean what they say:
 Each takes one float64 array per coordinate, (x, t), all of shape (N,), and returns (N,).
 """
 
-from .allen_cahn import allen_cahn
-from .burgers import burgers
+from pinnkan.reference.allen_cahn import allen_cahn
+from pinnkan.reference.burgers import burgers
 
 __all__ = ["allen_cahn", "burgers"]

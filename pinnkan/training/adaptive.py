@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .loss import TermPoints, residual
+from pinnkan.evaluation.residuals import TermPoints, residual
 
 BALANCE = ("none", "grad")
 SAMPLING = ("uniform", "rad")

@@ -23,13 +23,13 @@ import torch.autograd.forward_ad as fwAD
 from scipy.linalg import blas, lapack
 from torch.func import functional_call, jacrev, vmap
 
-from ..derivatives import JetEngine, order
-from ..errors import OptionError
-from ..jets import (_tanh, contract_local, elementwise, gather_coef, is_local, kan_basis_jet, kan_local_basis_jet, local_index,
+from pinnkan.derivatives.engines import JetEngine, order
+from pinnkan.errors import OptionError
+from pinnkan.derivatives.jets import (_tanh, contract_local, elementwise, gather_coef, is_local, kan_basis_jet, kan_local_basis_jet, local_index,
                     normalize, read_jet, second_order_pairs, seed_jet, supports)
-from ..compile import parameters_of
-from ..networks.kan import KAN
-from .loss import TermPoints, term_residual
+from pinnkan.problem.compile import parameters_of
+from pinnkan.networks.kan import KAN
+from pinnkan.evaluation.residuals import TermPoints, term_residual
 
 
 class _TermResidual(torch.nn.Module):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .loss import total_loss
-from .trainer import Trainer
+from pinnkan.evaluation.residuals import total_loss
+from pinnkan.training.trainer import Trainer
 
 
 def split(total: int, parts: int) -> list[int]:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..memory import rss_mib
-from .loss import TermPoints, sample_points, total_loss
+from pinnkan.training.memory import rss_mib
+from pinnkan.evaluation.residuals import TermPoints, sample_points, total_loss
 
 
 @dataclass
@@ -79,7 +79,7 @@ def plateaued(losses: list[float], window: int, tol: float) -> bool:
 class Trainer:
     """Train ``model`` on ``compiled`` with the derivative ``engine``.
 
-    sampler: a :class:`~pinnkan.sampling.CollocationSampler`; validation: points (M, d) tensor
+    sampler: a :class:`~pinnkan.geometry.sampling.CollocationSampler`; validation: points (M, d) tensor
     for the error history (used when the problem has an exact solution).
     """
 
@@ -106,7 +106,7 @@ class Trainer:
         c = self.config
         interior = None
         if adaptive and c.sampling == "rad":
-            from .adaptive import rad_interior
+            from pinnkan.training.adaptive import rad_interior
 
             interior = rad_interior(self.compiled, self.model, self.engine, self.sampler, c.n_interior,
                                     self.dtype, self.device)
@@ -117,7 +117,7 @@ class Trainer:
         """Update the condition weights by learning-rate annealing (``balance="grad"``)."""
         if self.config.balance != "grad" or self.stopped:
             return
-        from .adaptive import balance_weights
+        from pinnkan.training.adaptive import balance_weights
 
         self.config.weights = balance_weights(self.compiled, self.model, self.engine, self.data, self.config.weights)
         self.history.weights.append({"step": self.step, **self.config.weights})
@@ -310,7 +310,7 @@ class Trainer:
         the largest damping, or, with ``stop_on_plateau``, when the loss fell by less than
         ``plateau_tol`` over the last ``window`` (default ``plateau_window``) iterations.
         Returns the iterations taken."""
-        from .levenberg import LevenbergMarquardt, check_supported
+        from pinnkan.training.levenberg import LevenbergMarquardt, check_supported
 
         if steps <= 0 or self.stopped or self.out_of_budget():
             return 0

@@ -75,7 +75,7 @@ def _is_last(key: Key, keys: set[Key]) -> bool:
 
 
 class JetEngine:
-    """Forward-mode jets (:mod:`pinnkan.jets`): value, gradient and the needed second
+    """Forward-mode jets (:mod:`pinnkan.derivatives.jets`): value, gradient and the needed second
     derivatives are propagated through the layers in closed form, in one forward pass.
 
     Handles KANs and MLPs with tanh/sin/silu activations and derivatives up to order 2; any
@@ -89,7 +89,7 @@ class JetEngine:
         self.fallback = AutogradEngine()
 
     def __call__(self, model: Callable, x: torch.Tensor, keys: Iterable[Key], create_graph: bool = True):
-        from .jets import jet_forward, read_jet, second_order_pairs, supports
+        from pinnkan.derivatives.jets import jet_forward, read_jet, second_order_pairs, supports
 
         keys = set(keys)
         if not supports(model) or any(order(k) > 2 for k in keys):
@@ -111,8 +111,8 @@ JET_MIN_GRID = 24
 def prefers_jets(model) -> bool:
     """The rule of the ``"auto"`` engine: jets for a KAN with a uniform B-spline layer of at least
     ``JET_MIN_GRID`` cells (the jets' cost does not grow with the grid), autograd otherwise."""
-    from .jets import is_local
-    from .networks.kan import KAN
+    from pinnkan.derivatives.jets import is_local
+    from pinnkan.networks.kan import KAN
 
     return isinstance(model, KAN) and any(is_local(l) and l.grid >= JET_MIN_GRID for l in model.layers)
 
@@ -139,7 +139,7 @@ def get_engine(name: str = "auto"):
     """Return a derivative engine by name: ``"auto"`` (default; :class:`AutoEngine`),
     ``"autograd"`` (nested reverse mode, the reference) or ``"jet"`` (forward mode; falls back
     to autograd where it does not apply). See docs/performance.md for their costs."""
-    from .errors import OptionError
+    from pinnkan.errors import OptionError
 
     if name not in ENGINES:
         raise OptionError(f"Unknown derivative engine {name!r}; choose one of {', '.join(ENGINES)}.")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..compile import CompiledProblem, Term, check_boundary_data, parameters_of, where
-from ..errors import ProblemError
-from ..sampling import CollocationSampler
+from pinnkan.problem.compile import CompiledProblem, Term, check_boundary_data, parameters_of, where
+from pinnkan.errors import ProblemError
+from pinnkan.geometry.sampling import CollocationSampler
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Callable, Mapping
 import sympy as sp
 import torch
 
-from .errors import ProblemError
+from pinnkan.errors import ProblemError
 
 Env = Mapping[str, torch.Tensor]
 TensorFn = Callable[[Env], torch.Tensor]

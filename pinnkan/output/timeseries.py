@@ -12,8 +12,8 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from .atomic import atomic_path
-from .export import write_vtu
+from pinnkan.output.atomic import atomic_path
+from pinnkan.output.vtu import write_vtu
 
 SPACE_RESOLUTION = {1: 400, 2: 80, 3: 24}
 

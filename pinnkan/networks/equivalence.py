@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import OptionError
+from pinnkan.errors import OptionError
 
 
 def bspline_to_relu_matrix(knots: torch.Tensor, degree: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from .training.loss import TermPoints, residual
+from pinnkan.evaluation.residuals import TermPoints, residual
 
 
 def field_errors(compiled, pred: torch.Tensor, points: torch.Tensor) -> tuple[dict, dict]:

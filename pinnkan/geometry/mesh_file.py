@@ -1,4 +1,4 @@
-"""User mesh files: reading volume meshes, and writing a solution on a user's mesh.
+"""Volume meshes read from files through meshio (the geometry side of user meshes).
 
 A volume mesh is made of triangles (2D) or tetrahedra (3D); files are read through meshio
 (Gmsh .msh, VTK .vtu/.vtk, XDMF, Medit .mesh, ...; the format follows the file extension).
@@ -15,13 +15,11 @@ from pathlib import Path
 import meshio
 import numpy as np
 
-from pinnkan.errors import OptionError, ProblemError
-from pinnkan.export import write_vtu
+from pinnkan.errors import ProblemError
 
 VOLUME_CELLS = {1: "line", 2: "triangle", 3: "tetra"}
 # higher-order cells list their corner points first: the linear cell is the first dim + 1
 _CORNERS = {"line": 1, "line3": 1, "triangle": 2, "triangle6": 2, "triangle7": 2, "tetra": 3, "tetra10": 3}
-_CHUNK = 65536  # points per evaluation block in export_on_mesh
 
 
 def read_volume_mesh(path, error: type[Exception] = ProblemError):
@@ -101,52 +99,3 @@ def read_volume_mesh(path, error: type[Exception] = ProblemError):
     if not np.any(np.abs(np.linalg.det(v[:, 1:] - v[:, :1])) > 0):
         raise error(f"The mesh file {path} has cells of zero total {('length', 'area', 'volume')[dim - 1]}.")
     return points, [(VOLUME_CELLS[dim], cells)]
-
-
-def check_mesh_for(problem, mesh_path):
-    """Read ``mesh_path`` for writing ``problem``'s solution on it: (points, cells), or an
-    OptionError naming the file when it is unusable or of another dimension than the problem's
-    space. Called before training, so that a bad --mesh costs nothing."""
-    points, cells = read_volume_mesh(mesh_path, error=OptionError)
-    space = problem.spatial_domain
-    if points.shape[1] != space.dim:
-        raise OptionError(
-            f"The mesh file {mesh_path} is a {points.shape[1]}D mesh but the space of problem "
-            f"{problem.name!r} is {space.dim}D; give a mesh of the problem's domain "
-            f"({VOLUME_CELLS.get(space.dim, 'cells')})."
-        )
-    return points, cells
-
-
-def export_on_mesh(result, mesh_path, out_path) -> Path:
-    """Evaluate ``result`` at the points of the mesh file ``mesh_path`` and write ``out_path``.
-
-    The .vtu holds the file's points and cells (triangles or tetrahedra) with the point data of
-    :meth:`pinnkan.result.Result.fields_on` (each field, its exact solution and error where
-    known, the residuals). For a time-dependent problem the mesh is a mesh of space, and a
-    time series is written instead: ``out_path`` with suffix .pvd plus one .vtu per time (see
-    :mod:`pinnkan.timeseries`). Points outside the problem's domain are evaluated too (there
-    the values are an extrapolation): a warning gives their fraction. A mesh whose dimension
-    differs from the problem's space raises OptionError naming the file. Written atomically;
-    returns the path.
-    """
-    points, cells = check_mesh_for(result.problem, mesh_path)
-    space = result.problem.spatial_domain
-    outside = ~space.contains(points, tol=1e-6 * space.diameter)
-    if outside.any():
-        warnings.warn(
-            f"{outside.mean():.1%} of the points of {mesh_path} ({int(outside.sum())} of "
-            f"{len(points)}) lie outside the domain of {result.problem.name!r}; the values "
-            "written there are extrapolated by the network, not solutions of the problem.",
-            UserWarning,
-            stacklevel=2,
-        )
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if result.problem.time is not None:
-        from .timeseries import export_time_series
-
-        return export_time_series(result, out_path.with_suffix(".pvd"), mesh=(points, cells))
-    parts = [result.fields_on(points[i:i + _CHUNK]) for i in range(0, len(points), _CHUNK)]
-    data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return write_vtu(out_path, points, cells, data, allow_nonfinite=result.allow_nonfinite)

@@ -1,4 +1,4 @@
-"""Compile a :class:`~pinnkan.problem.Problem` into loss terms that torch can evaluate.
+"""Compile a :class:`~pinnkan.problem.definition.Problem` into loss terms that torch can evaluate.
 
 Each equation and condition becomes a :class:`Term`: a residual expression in which every
 field value and field derivative is replaced by a placeholder symbol. The placeholders that a
@@ -23,10 +23,10 @@ import numpy as np
 import sympy as sp
 import torch
 
-from .derivatives import Key
-from .errors import ProblemError
-from .problem import Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem, Robin
-from .symbolic import compile_expression, compile_relation
+from pinnkan.derivatives.engines import Key
+from pinnkan.errors import ProblemError
+from pinnkan.problem.definition import Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem, Robin
+from pinnkan.problem.symbolic import compile_expression, compile_relation
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Term:
     kind: where its points come from: ``"interior"`` (collocation points inside the domain),
         ``"boundary"`` (the boundary, or the lateral surface in space-time), ``"initial"`` (the
         slice t = t0), ``"periodic"`` (matched pairs on opposite faces) or ``"data"``
-        (the observation points of a :class:`~pinnkan.problem.Data`).
+        (the observation points of a :class:`~pinnkan.problem.definition.Data`).
     derivatives: keys the residual needs from the derivative engine.
     residual: ``f(env) -> (N,)`` with env holding coordinate, placeholder and normal tensors.
         A periodic term's points are (2m, d), the m "lo" points then their m "hi" partners,

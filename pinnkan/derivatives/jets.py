@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import torch
 
-from .bspline import uniform_local_bases
-from .networks.kan import KAN, KANLayer
-from .networks.mlp import MLP, BoxNormalization
+from pinnkan.networks.bspline import uniform_local_bases
+from pinnkan.networks.kan import KAN, KANLayer
+from pinnkan.networks.mlp import MLP, BoxNormalization
 
 Pair = tuple[int, int]
 

@@ -14,7 +14,7 @@ A problem file is a Python module that defines a module-level ``problem``::
     )
 
 These classes only hold what the user wrote, checked for shape; turning it into torch functions
-is the job of :mod:`pinnkan.compile`.
+is the job of :mod:`pinnkan.problem.compile`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import sympy as sp
 
-from .errors import ProblemError
+from pinnkan.errors import ProblemError
 
 
 def _as_field(f: Any, what: str) -> sp.Expr:
@@ -304,8 +304,8 @@ class Problem:
             self.vectors[name] = parts
 
     def _set_time(self):
-        from .geometry.domain import Domain
-        from .geometry.spacetime import SpaceTime
+        from pinnkan.geometry.domain import Domain
+        from pinnkan.geometry.spacetime import SpaceTime
 
         if not (isinstance(self.time, (tuple, list)) and len(self.time) == 3 and isinstance(self.time[0], sp.Symbol)):
             raise ProblemError("Problem(time=...) must be (t, t0, t1) with t a sympy symbol, e.g. time=(t, 0, 1).")

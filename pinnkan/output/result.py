@@ -1,21 +1,21 @@
 """The outcome of :func:`pinnkan.solve`: trained model, metrics, history, and its outputs.
 
-Writers never leave a half-written file: each goes through :func:`pinnkan.atomic.atomic_path`.
+Writers never leave a half-written file: each goes through :func:`pinnkan.output.atomic.atomic_path`.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .atomic import atomic_path
-from .errors import OptionError
-from .export import write_vtu
-from .metrics import equation_residuals
+from pinnkan.errors import OptionError
+from pinnkan.evaluation.metrics import equation_residuals
+from pinnkan.output.atomic import write_json
+from pinnkan.output.model_file import save_model
+from pinnkan.output.vtu import write_vtu
 
 DEFAULT_RESOLUTION = {1: 1000, 2: 100, 3: 32}
 
@@ -95,8 +95,8 @@ class Result:
 
     def export_time_series(self, path, n_times: int = 21, resolution: int | None = None) -> Path:
         """Time-dependent problems: ``path`` (.pvd, one animated dataset in ParaView) and one
-        .vtu per time in the folder ``path.stem`` beside it. See :mod:`pinnkan.timeseries`."""
-        from .timeseries import export_time_series
+        .vtu per time in the folder ``path.stem`` beside it. See :mod:`pinnkan.output.timeseries`."""
+        from pinnkan.output.timeseries import export_time_series
 
         if self.problem.time is None:
             raise OptionError(f"Problem '{self.problem.name}' has no time; use export() for a single .vtu.")
@@ -118,24 +118,20 @@ class Result:
 
     def save(self, out_dir, plots: bool = True, resolution: int | None = None) -> dict[str, Path]:
         """Write solution.vtu, metrics.json, history.json, model.pt and PNG plots into ``out_dir``."""
-        from . import plots as P
+        from pinnkan.output import plots as P
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"metrics": write_json(out / "metrics.json", {**self.metrics, "options": asdict(self.options)})}
         paths["history"] = write_json(out / "history.json", self.history.as_dict())
-        with atomic_path(out / "model.pt") as tmp:
-            lo, hi = self.problem.domain.bounds
-            torch.save({"state_dict": self.model.state_dict(), "architecture": self.metrics["architecture"],
-                        "options": asdict(self.options), "bounds": (list(map(float, lo)), list(map(float, hi)))},
-                       tmp)
-        paths["model"] = out / "model.pt"
+        paths["model"] = save_model(out / "model.pt", self.model, asdict(self.options), self.problem.domain.bounds,
+                                    self.metrics["architecture"])
         if self.problem.time is None or self.problem.domain.space.dim < 3:
             paths["vtu"] = self.export(out / "solution.vtu", resolution)
         if self.problem.time is not None:
             paths["pvd"] = self.export_time_series(out / "solution.pvd")
         if plots and self.problem.time is not None and self.problem.domain.space.dim <= 2:
-            from .timeseries import animate
+            from pinnkan.output.timeseries import animate
 
             paths["gif"] = animate(self, out / "solution.gif")
         if plots:
@@ -184,38 +180,3 @@ def _display(data: dict, field_names) -> dict:
         if exact is not None and np.isnan(exact).any():  # the field lives on a subdomain: blank the rest
             keep[name] = np.where(np.isnan(exact), np.nan, data[name])
     return keep
-
-
-def write_json(path, obj) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    path = Path(path)
-    text = json.dumps(obj, indent=2, default=_json_default, allow_nan=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text + "\n")
-    return path
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    return str(o)
-
-
-def load_model(path, device: str = "cpu"):
-    """Rebuild the trained network saved as ``model.pt`` by :meth:`Result.save`."""
-    from .solver import SolveOptions, attach_parameters, build_model, resolve_device
-
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    o = SolveOptions(**saved["options"])
-    o.levels = None  # the saved network is the one of the last level, on grid o.grid
-    dtype = torch.float64 if o.dtype == "float64" else torch.float32
-    net = build_model(o, saved["bounds"], dtype, resolve_device(device))
-    prefix = "problem_parameters."
-    attach_parameters(net, {k[len(prefix):]: 0.0 for k in saved["state_dict"] if k.startswith(prefix)},
-                      dtype, resolve_device(device))
-    net.load_state_dict(saved["state_dict"])
-    return net

@@ -12,7 +12,7 @@ from pathlib import Path
 import meshio
 import numpy as np
 
-from pinnkan.atomic import atomic_path
+from pinnkan.output.atomic import atomic_path
 from pinnkan.errors import PinnkanError
 
 

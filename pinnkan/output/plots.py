@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.tri import Triangulation
 
-from pinnkan.atomic import atomic_path
+from pinnkan.output.atomic import atomic_path
 
 
 def _figure(width: float, height: float) -> Figure:

@@ -8,8 +8,8 @@ import traceback
 import uuid
 from pathlib import Path
 
-from .errors import PinnkanError, ProblemError
-from .problem import Problem
+from pinnkan.errors import PinnkanError, ProblemError
+from pinnkan.problem.definition import Problem
 
 
 def load_problem(path) -> Problem:

@@ -1,0 +1,92 @@
+"""``model.pt``: a trained network saved as plain data and loaded without running code.
+
+The file is a ``torch.save`` of a dict of tensors and plain values only::
+
+    {"format": "pinnkan-model", "version": 2,
+     "network": {"model", "widths", "grid", "degree", ...},   # see pinnkan.networks.factory
+     "dtype": "float64", "bounds": ([lo...], [hi...]), "parameters": [names],
+     "architecture": str, "options": {...}, "state_dict": {name: tensor}}
+
+so :func:`load_model` reads it with ``torch.load(weights_only=True)``: a file that holds
+anything else (a pickled object, which could run code on loading) is refused. Files of
+version 1 (options only, no ``network`` entry) load too.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import torch
+
+from pinnkan.errors import PinnkanError
+from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, resolve_device
+from pinnkan.output.atomic import atomic_path, plain
+
+FORMAT = "pinnkan-model"
+VERSION = 2
+_PREFIX = "problem_parameters."
+
+
+def save_model(path, model, options: dict, bounds, architecture: str) -> Path:
+    """Write ``model`` (its state dict) with its description to ``path``, atomically.
+
+    ``options``: the completed solve options as a dict of plain values; the network of the last
+    level is described by ``options["grid"]``. ``bounds``: the domain box (lo, hi)."""
+    lo, hi = bounds
+    network = {k: options[k] for k in NETWORK_KEYS if k in options}
+    saved = {"format": FORMAT, "version": VERSION, "network": plain(network), "dtype": options.get("dtype", "float64"),
+             "bounds": (list(map(float, lo)), list(map(float, hi))),
+             "parameters": sorted(k[len(_PREFIX):] for k in model.state_dict() if k.startswith(_PREFIX)),
+             "architecture": architecture, "options": plain(options), "state_dict": model.state_dict()}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(saved, tmp)
+    return path
+
+
+def read_model_file(path) -> dict:
+    """The dict stored in ``path`` by :func:`save_model`, read with ``weights_only=True``.
+    Raises :class:`PinnkanError` naming the file when it is missing, not a model file, or holds
+    objects other than tensors and plain data (nothing in it is run)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PinnkanError(f"The model file {path} does not exist; give the model.pt of a run folder.")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found is None:  # not a pickle of plain data at all
+            raise PinnkanError(f"The model file {path} could not be read (it is not a torch file); it is not "
+                               "a complete model.pt written by pinnkan.") from None
+        raise PinnkanError(
+            f"The model file {path} was refused: it holds a Python object ({found.group(1)}) besides "
+            "tensors and plain data, which could run code when loaded, so nothing in it was run. "
+            "Load only model files written by pinnkan, or ask whoever sent it for the run folder."
+        ) from None
+    except Exception as exc:  # truncated file, not a torch file, ...
+        raise PinnkanError(f"The model file {path} could not be read ({type(exc).__name__}: {exc}); "
+                           "it is not a complete model.pt written by pinnkan.") from None
+    if not isinstance(saved, dict) or "state_dict" not in saved or not ("network" in saved or "options" in saved):
+        raise PinnkanError(f"The model file {path} is not a pinnkan model file (no network description).")
+    if saved.get("version", 1) > VERSION:
+        raise PinnkanError(f"The model file {path} has format version {saved['version']}; this pinnkan reads "
+                           f"versions up to {VERSION}. Update pinnkan to load it.")
+    return saved
+
+
+def load_model(path, device: str = "cpu"):
+    """Rebuild the trained network saved as ``model.pt`` by :meth:`Result.save`."""
+    saved = read_model_file(path)
+    network = saved.get("network") or {k: saved["options"][k] for k in NETWORK_KEYS if k in saved["options"]}
+    dtype_name = saved.get("dtype") or saved["options"].get("dtype", "float64")
+    dtype = torch.float64 if dtype_name == "float64" else torch.float32
+    dev = resolve_device(device)
+    net = build_network(network, saved["bounds"], dtype, dev)
+    names = saved.get("parameters")
+    if names is None:
+        names = [k[len(_PREFIX):] for k in saved["state_dict"] if k.startswith(_PREFIX)]
+    attach_parameters(net, {k: 0.0 for k in names}, dtype, dev)
+    net.load_state_dict(saved["state_dict"])
+    return net
