@@ -1,11 +1,11 @@
-"""The outcome of :func:`pinnkan.solve`: trained model, metrics, history, and its outputs.
+"""The outcome of :func:`pinnkan.solve`: the trained model, its metrics and history, ``predict``.
 
-Writers never leave a half-written file: each goes through :func:`pinnkan.output.atomic.atomic_path`.
+The files of a run are written by :mod:`pinnkan.output.run_folder` (JSON, model.pt, VTU, PVD)
+and :mod:`pinnkan.output.figures` (PNG, GIF); none is ever left half written.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +13,6 @@ import torch
 
 from pinnkan.errors import OptionError
 from pinnkan.evaluation.metrics import equation_residuals
-from pinnkan.output.atomic import write_json
-from pinnkan.output.model_file import save_model
 from pinnkan.output.vtu import write_vtu
 
 DEFAULT_RESOLUTION = {1: 1000, 2: 100, 3: 32}
@@ -117,66 +115,7 @@ class Result:
         return "  ".join(p for p in parts if p)
 
     def save(self, out_dir, plots: bool = True, resolution: int | None = None) -> dict[str, Path]:
-        """Write solution.vtu, metrics.json, history.json, model.pt and PNG plots into ``out_dir``."""
-        from pinnkan.output import plots as P
+        """Write the run folder ``out_dir``: see :func:`pinnkan.output.run_folder.write_run`."""
+        from pinnkan.output.run_folder import write_run
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"metrics": write_json(out / "metrics.json", {**self.metrics, "options": asdict(self.options)})}
-        paths["history"] = write_json(out / "history.json", self.history.as_dict())
-        paths["model"] = save_model(out / "model.pt", self.model, asdict(self.options), self.problem.domain.bounds,
-                                    self.metrics["architecture"])
-        if self.problem.time is None or self.problem.domain.space.dim < 3:
-            paths["vtu"] = self.export(out / "solution.vtu", resolution)
-        if self.problem.time is not None:
-            paths["pvd"] = self.export_time_series(out / "solution.pvd")
-        if plots and self.problem.time is not None and self.problem.domain.space.dim <= 2:
-            from pinnkan.output.timeseries import animate
-
-            paths["gif"] = animate(self, out / "solution.gif")
-        if plots:
-            h = self.history
-            paths["history_png"] = P.plot_history(
-                {"step": h.step, "loss": h.loss, "error": h.error, "level_starts": h.level_starts},
-                out / "history.png")
-            paths.update(self._field_plots(out, P))
-        return paths
-
-    def _field_plots(self, out: Path, P) -> dict[str, Path]:
-        domain = self.problem.domain
-        if domain.dim == 1:
-            x = np.linspace(domain.bounds[0][0], domain.bounds[1][0], 400)
-            data = self.fields_on(x[:, None], residuals=False)
-            return {"profile_png": P.plot_profile_1d(x, _display(data, self.field_names), out / "solution.png")}
-        if domain.dim == 2:
-            points, cells = domain.mesh(80)
-            triangles = next((c for kind, c in cells if kind == "triangle"), None)  # keeps notches and holes
-            data = self.fields_on(points, residuals=False)
-            labels = tuple(self.compiled.coordinates[:2])
-            return {"fields_png": P.plot_fields_2d(points, triangles, _display(data, self.field_names),
-                                                   out / "solution.png", title=self.problem.name, labels=labels)}
-        if domain.dim == 3:
-            lo, hi = domain.bounds
-            g = np.linspace(0, 1, 80)
-            X, Y = np.meshgrid(lo[0] + g * (hi[0] - lo[0]), lo[1] + g * (hi[1] - lo[1]), indexing="ij")
-            pts3 = np.stack([X.ravel(), Y.ravel(), np.full(X.size, 0.5 * (lo[2] + hi[2]))], axis=1)
-            pts3 = pts3[domain.contains(pts3)]
-            data = self.fields_on(pts3, residuals=False)
-            return {"fields_png": P.plot_fields_2d(pts3[:, :2], None, _display(data, self.field_names),
-                                                   out / "solution.png",
-                                                   title=f"{self.problem.name}, slice {self.compiled.coordinates[2]} = {pts3[0, 2]:.3g}",
-                                                   labels=tuple(self.compiled.coordinates[:2]))}
-        return {}
-
-
-def _display(data: dict, field_names) -> dict:
-    """The panels worth plotting: each field, its exact solution and its error."""
-    keep = {}
-    for name in field_names:
-        for key in (name, f"{name}_exact", f"{name}_abs_error"):
-            if key in data:
-                keep[key] = data[key]
-        exact = data.get(f"{name}_exact")
-        if exact is not None and np.isnan(exact).any():  # the field lives on a subdomain: blank the rest
-            keep[name] = np.where(np.isnan(exact), np.nan, data[name])
-    return keep
+        return write_run(self, out_dir, plots=plots, resolution=resolution)
