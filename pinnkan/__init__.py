@@ -4,24 +4,39 @@
     problem = pk.load_problem("problems/poisson2d.py")
     result = pk.solve(problem, model="kan")
     print(result.metrics["rel_l2"]); result.export("solution.vtu")
+
+The names below are imported on first use, so that ``import pinnkan`` (and ``pinnkan --help``)
+does not wait for torch, sympy and scipy.
 """
 
-from pinnkan.errors import OptionError, PinnkanError, ProblemError, TrainingError
-from pinnkan.geometry import Box, Disk, Domain, Interval, MeshDomain, Polygon, Rectangle
-from pinnkan.problem.loading import load_problem
-from pinnkan.networks import KAN, MLP
-from pinnkan.geometry.spacetime import SpaceTime
-from pinnkan.problem.definition import (Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem,
-                      Robin)
-from pinnkan.output.model_file import load_model
-from pinnkan.output.result import Result
-from pinnkan.solver import SolveOptions, check_options, solve
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Box", "Condition", "Data", "Dirichlet", "Disk", "Domain", "Equation", "Initial", "Interface", "Interval", "KAN", "MLP", "MeshDomain",
-    "Neumann", "OptionError", "Periodic", "PinnkanError", "Polygon", "Problem", "ProblemError", "Rectangle",
-    "Result", "Robin", "SolveOptions", "SpaceTime", "TrainingError", "check_options", "load_model",
-    "load_problem", "solve",
-]
+_WHERE = {  # public name -> module that defines it
+    **dict.fromkeys(["OptionError", "PinnkanError", "ProblemError"], "pinnkan.errors"),
+    **dict.fromkeys(["Box", "Disk", "Domain", "Interval", "MeshDomain", "Polygon", "Rectangle"], "pinnkan.geometry"),
+    "SpaceTime": "pinnkan.geometry.spacetime",
+    "load_problem": "pinnkan.problem.loading",
+    **dict.fromkeys(["Condition", "Data", "Dirichlet", "Equation", "Initial", "Interface", "Neumann", "Periodic",
+                     "Problem", "Robin"], "pinnkan.problem.definition"),
+    **dict.fromkeys(["KAN", "MLP"], "pinnkan.networks"),
+    "load_model": "pinnkan.output.model_file",
+    "Result": "pinnkan.output.result",
+    **dict.fromkeys(["SolveOptions", "check_options", "solve"], "pinnkan.solver"),
+    "Callback": "pinnkan.training.callbacks",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'pinnkan' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))

@@ -13,6 +13,8 @@ import sys
 import uuid
 from pathlib import Path
 
+from pinnkan.choices import (ACTIVATIONS, BALANCE, DTYPES, ENGINES, LM_MAX_PARAMS, MODELS, OPTIMIZERS, SAMPLERS,
+                             SEED_MAX, SPLINE_BASES)
 from pinnkan.errors import OptionError, PinnkanError
 
 
@@ -29,41 +31,71 @@ def _ints(text: str) -> list[int]:
 def _weight(text: str) -> tuple[str, float]:
     name, sep, value = text.rpartition("=")
     try:
-        return name, float(value) if sep else float("nan")
+        w = float(value) if sep else float("nan")
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected TERM=WEIGHT (e.g. 'Dirichlet 1=10'), got {text!r}") from None
+    if sep and not (w >= 0 and w < float("inf")):
+        raise argparse.ArgumentTypeError(f"a loss weight must be a finite number >= 0, got {text!r}")
+    return name, w
+
+
+def _bounded(low: int, high: int | None = None, what: str = "an integer"):
+    """An argparse type: an integer in [low, high]."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"expected {what} {span}, got {text}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number of seconds, got {text}")
+    return value
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("problem", help="problem file (.py) defining `problem`")
     p.add_argument("--width", type=_ints, metavar="W[,W...]", help="hidden layer widths, e.g. 10 or 50,50,50")
-    p.add_argument("--grid", type=int, metavar="G",
+    p.add_argument("--grid", type=_bounded(1), metavar="G",
                    help="KAN spline intervals per edge, single level (default: multilevel, see --levels)")
     p.add_argument("--free-knots", action="store_true", help="KAN: train the knot locations too")
-    p.add_argument("--degree", type=int, default=3, metavar="K", help="KAN spline degree (default 3)")
-    p.add_argument("--basis", default="bspline", choices=["bspline", "relu"],
+    p.add_argument("--degree", type=_bounded(1, 7), default=3, metavar="K", help="KAN spline degree 1..7 (default 3)")
+    p.add_argument("--basis", default=SPLINE_BASES[0], choices=SPLINE_BASES,
                    help="KAN spline basis trained: bspline (default, preconditioned) or relu (power-ReLU)")
-    p.add_argument("--engine", default="auto", choices=["auto", "jet", "autograd"],
+    p.add_argument("--engine", default=ENGINES[0], choices=ENGINES,
                    help="input-derivative engine for the loss: auto (default: jets for KANs on grids of "
                         "24 cells or more, autograd otherwise), autograd (nested reverse mode, the "
                         "reference) or jet (forward-mode jets)")
-    p.add_argument("--activation", default="tanh", help="MLP activation: tanh, sin, silu, gelu (default tanh)")
+    p.add_argument("--activation", default=ACTIVATIONS[0],
+                   help=f"MLP activation: {', '.join(ACTIVATIONS)} (default {ACTIVATIONS[0]})")
     p.add_argument("--steps", type=_ints, metavar="ADAM[,SECOND]",
                    help="optimizer steps: Adam, then the second optimizer (L-BFGS or Levenberg-Marquardt)")
-    p.add_argument("--optimizer", default="auto", choices=["auto", "lbfgs", "lm"],
+    p.add_argument("--optimizer", default=OPTIMIZERS[0], choices=OPTIMIZERS,
                    help="second-phase optimizer: lm (Levenberg-Marquardt), lbfgs, or auto (default: lm "
-                        "for KANs up to 3000 parameters, else lbfgs)")
+                        f"for KANs up to {LM_MAX_PARAMS} parameters, else lbfgs)")
     p.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
-    p.add_argument("--points", type=int, metavar="N", help="interior collocation points")
-    p.add_argument("--boundary-points", type=int, metavar="N", help="collocation points per boundary condition")
-    p.add_argument("--sampler", default="sobol", choices=["sobol", "halton", "uniform"], help="point sampler")
-    p.add_argument("--resample-every", type=int, default=0, metavar="N", help="draw new collocation points (interior and boundary) every N Adam steps")
+    p.add_argument("--points", type=_bounded(1), metavar="N", help="interior collocation points")
+    p.add_argument("--boundary-points", type=_bounded(1), metavar="N", help="collocation points per boundary condition")
+    p.add_argument("--eval-points", type=_bounded(1), metavar="N",
+                   help="points of the evaluation set the errors in metrics.json are measured on (default 10000)")
+    p.add_argument("--sampler", default=SAMPLERS[0], choices=SAMPLERS, help="point sampler")
+    p.add_argument("--resample-every", type=_bounded(0), default=0, metavar="N", help="draw new collocation points (interior and boundary) every N Adam steps")
     p.add_argument("--weight", type=_weight, action="append", default=[], metavar="TERM=W",
                    help="loss weight of a term, e.g. 'equation 1=1' or 'Dirichlet 1=10' (repeatable)")
-    p.add_argument("--budget-seconds", type=float, metavar="T", help="wall-clock budget per model")
+    p.add_argument("--budget-seconds", type=_seconds, metavar="T", help="wall-clock budget per model")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
-    p.add_argument("--dtype", default="float64", choices=["float64", "float32"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", default=DTYPES[0], choices=DTYPES)
+    p.add_argument("--seed", type=_bounded(0, SEED_MAX), default=0, help=f"random seed, 0..{SEED_MAX} (default 0)")
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/<problem>-<model> for solve, "
                    "runs/<problem>-compare for compare)")
     p.add_argument("--rad", action="store_true",
@@ -71,23 +103,36 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--equations-on-boundary", action="store_true",
                    help="also impose the equations at --boundary-points points of the boundary, where "
                         "interior points are sparse")
-    p.add_argument("--starts", type=int, default=1, metavar="K",
+    p.add_argument("--starts", type=_bounded(1), default=1, metavar="K",
                    help="K trial starts on the first grid (Adam and 50 iterations each, same points); "
                         "the one of lowest loss goes on (default 1)")
-    p.add_argument("--balance", default=None, choices=["none", "grad"],
+    p.add_argument("--balance", default=None, choices=BALANCE,
                    help="loss balancing: grad = learning-rate annealing of the condition weights at each level "
                         "start (default for the KAN), none = fixed weights (default for the MLP)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no progress lines")
+    p.add_argument("--progress-every", type=_seconds, default=10.0, metavar="S",
+                   help="when stderr is not a terminal (a log file, a batch job): one progress line every "
+                        "S seconds (default 10); progress.jsonl in the output folder has every logged step")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for torch (default: torch's choice; 1 is often fastest for small "
                         "networks on a busy machine)")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with pinnkan's error format: one line ``pinnkan: error: ...``, exit status 2."""
+    """argparse with pinnkan's error format: one line ``pinnkan: error: ...``, exit status 2;
+    an unknown option is reported against the subcommand's own help."""
+
+    commands: dict = {}
 
     def error(self, message):
         self.exit(2, f"pinnkan: error: {message} (see '{self.prog} --help').\n")
+
+    def parse_args(self, args=None, namespace=None):
+        ns, extra = self.parse_known_args(args, namespace)
+        if extra:
+            where = self.commands.get(getattr(ns, "command", None), self)
+            where.error(f"unrecognized arguments: {' '.join(extra)}")
+        return ns
 
 
 def parser() -> argparse.ArgumentParser:
@@ -95,17 +140,18 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("solve", help="train one model on a problem file and write its outputs")
     _common(s)
-    s.add_argument("--model", default="kan", choices=["kan", "mlp"])
+    s.add_argument("--model", default=MODELS[0], choices=MODELS)
     s.add_argument("--levels", type=_ints, metavar="G1,G2,...", help="multilevel KAN: train on these grids in turn")
     s.add_argument("--resample-levels", action="store_true",
                    help="multilevel KAN: fresh collocation points after each refinement")
-    s.add_argument("--resolution", type=int, metavar="R", help="export mesh resolution")
+    s.add_argument("--resolution", type=_bounded(1), metavar="R", help="export mesh resolution")
     s.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     s.add_argument("--mesh", metavar="FILE", help="also write the solution on this mesh (any meshio format) "
                    "to <out>/on_mesh.vtu (a time series on_mesh.pvd for a time-dependent problem)")
     c = sub.add_parser("compare", help="KAN-PINN against MLP-PINN on the same points and budget")
+    ap.commands = {"solve": s, "compare": c}
     _common(c)
-    c.add_argument("--seeds", type=int, default=1, metavar="K", help="number of seeds (default 1)")
+    c.add_argument("--seeds", type=_bounded(1), default=1, metavar="K", help="number of seeds (default 1)")
     c.add_argument("--match-params", action="store_true", help="give the MLP about the KAN's parameter count")
     return ap
 
@@ -117,7 +163,9 @@ def _options(args) -> dict:
          "adaptive_sampling": "rad" if args.rad else "none",
          "equations_on_boundary": args.equations_on_boundary, "starts": args.starts,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
-         "seed": args.seed, "progress": not args.quiet and sys.stderr.isatty()}
+         "seed": args.seed, "progress": False}
+    if args.eval_points is not None:
+        o["n_eval"] = args.eval_points
     if args.balance is not None:
         o["balance"] = args.balance
     if args.grid is not None:
@@ -156,6 +204,17 @@ def _prepare_out(path: Path) -> Path:
     return path
 
 
+def _callbacks(args, out: Path) -> list:
+    """A progress bar on a terminal, plain lines every --progress-every seconds otherwise
+    (nothing with --quiet); progress.jsonl in ``out`` either way."""
+    from pinnkan.training.callbacks import default_callbacks
+
+    tty = sys.stderr.isatty()
+    return default_callbacks(progress=tty and not args.quiet,
+                             log_every_seconds=None if args.quiet or tty else args.progress_every,
+                             jsonl=out / "progress.jsonl")
+
+
 def _with_hidden(problem, options: dict, hidden) -> dict:
     if hidden:
         options["widths"] = [problem.domain.dim, *hidden, len(problem.fields)]
@@ -181,7 +240,8 @@ def run_solve(args) -> int:
         check_mesh_for(problem, args.mesh)  # a missing, unusable or mismatched mesh: error before training
     out = Path(args.out or f"runs/{problem.name}-{args.model}")
     # the folder is made (and proved writable) once every check has passed, before training
-    result = solve(problem, model=args.model, before_training=lambda: _prepare_out(out), **options)
+    result = solve(problem, model=args.model, before_training=lambda: _prepare_out(out),
+                   callbacks=_callbacks(args, out), **options)
     paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
     if args.mesh:
         from pinnkan.output.on_mesh import export_on_mesh
@@ -204,7 +264,7 @@ def run_compare(args) -> int:
 
     resolve_device(args.device)
     problem = load_problem(args.problem)
-    options = _options(args)
+    options = {**_options(args), "progress": sys.stderr.isatty() and not args.quiet}
     if args.width:
         raise OptionError("--width is ambiguous for compare (two models); use the solve command to set widths.")
     out = Path(args.out or f"runs/{problem.name}-compare")

@@ -19,7 +19,3 @@ class ProblemError(PinnkanError):
 
 class OptionError(PinnkanError):
     """A solver or command-line option is invalid."""
-
-
-class TrainingError(PinnkanError):
-    """Training could not go on (e.g. a non-finite loss)."""

@@ -16,20 +16,16 @@ from pinnkan.derivatives.engines import get_engine
 from pinnkan.errors import OptionError, ProblemError
 from pinnkan.training.memory import peak_gpu_mib, peak_rss_mib
 from pinnkan.evaluation.metrics import evaluate
-from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, resolve_device
+from pinnkan.choices import (ADAPTIVE, DEFAULT_LEVELS, DTYPES, ENGINES, LM_MAX_PARAMS, MODELS, OPTIMIZERS,
+                             SAMPLERS, SPLINE_BASES, VALIDATION_POINTS)
+from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, check_network, resolve_device
 from pinnkan.problem.definition import Problem
 from pinnkan.output.result import Result
 from pinnkan.geometry.sampling import CollocationSampler
-from pinnkan.training import TrainConfig, Trainer
+from pinnkan.training.spec import SamplingSpec, ScheduleSpec
+from pinnkan.training.trainer import Trainer
+from pinnkan.training.callbacks import ProgressBar
 from pinnkan.training.schedule import kan_parameter_count, level_summary, run_schedule
-
-MODELS = ("kan", "mlp")
-SAMPLERS = ("sobol", "halton", "uniform")
-OPTIMIZERS = ("auto", "lbfgs", "lm")
-LM_MAX_PARAMS = 3000  # "auto" picks Levenberg-Marquardt for KANs up to this size
-# KAN default: multilevel on these grids (chosen by measurement, docs/benchmarks.md)
-DEFAULT_LEVELS = {1: (5, 10, 20, 40), 2: (5, 10, 20, 40), 3: (4, 8, 16)}
-
 
 @dataclass
 class SolveOptions:
@@ -69,38 +65,25 @@ class SolveOptions:
     n_eval: int = 10000
 
     def complete(self, dim: int, n_fields: int) -> "SolveOptions":
-        """Fill in model- and dimension-dependent defaults; validate the values."""
+        """Fill in model- and dimension-dependent defaults; validate the values (each spec
+        checks its own: see :meth:`specs`)."""
         o = SolveOptions(**asdict(self))
-        if o.model not in MODELS:
-            raise OptionError(f"Unknown model {o.model!r}; choose one of {', '.join(MODELS)}.")
-        if o.sampler not in SAMPLERS:
-            raise OptionError(f"Unknown sampler {o.sampler!r}; choose one of {', '.join(SAMPLERS)}.")
-        if o.dtype not in ("float64", "float32"):
-            raise OptionError(f"Unknown dtype {o.dtype!r}; choose float64 (default) or float32.")
+        for name, value, choices in (("model", o.model, MODELS), ("sampler", o.sampler, SAMPLERS),
+                                     ("dtype", o.dtype, DTYPES), ("optimizer", o.optimizer, OPTIMIZERS),
+                                     ("adaptive sampling", o.adaptive_sampling, ADAPTIVE),
+                                     ("derivative engine", o.engine, ENGINES),
+                                     ("spline basis", o.spline_basis, SPLINE_BASES)):
+            if value not in choices:
+                raise OptionError(f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
         kan = o.model == "kan"
         if o.widths is None:
             hidden = ([10] if kan else [50, 50, 50]) if dim <= 2 else ([12] if kan else [64, 64, 64])
             o.widths = [dim, *hidden, n_fields]
         o.widths = [int(w) for w in o.widths]
-        if o.widths[0] != dim or o.widths[-1] != n_fields:
-            raise OptionError(
-                f"Network widths {o.widths} must start with the number of coordinates ({dim}) and end "
-                f"with the number of fields ({n_fields}); e.g. {[dim, 10, n_fields]}."
-            )
-        if any(w < 1 for w in o.widths) or len(o.widths) < 2:
-            raise OptionError(f"Network widths {o.widths} must be at least two positive integers.")
         if o.levels is not None:
             if not kan:
                 raise OptionError("Multilevel training (levels) applies to KANs only; drop --levels for the MLP.")
             o.levels = [int(g) for g in o.levels]
-            if any(g < 1 for g in o.levels) or any(b <= a for a, b in zip(o.levels, o.levels[1:])):
-                raise OptionError(f"Levels {o.levels} must be positive and strictly increasing, e.g. 4,8,16.")
-            bad = [(a, b) for a, b in zip(o.levels, o.levels[1:]) if b % a]
-            if bad:
-                raise OptionError(
-                    f"Level grid {bad[0][1]} is not a refinement of grid {bad[0][0]}: each grid must be a "
-                    "multiple of the previous one (e.g. 4,8,16) so that the knots are nested."
-                )
             if o.grid is not None and o.grid != o.levels[-1]:
                 raise OptionError(f"grid={o.grid} conflicts with levels {o.levels}; the last level is the grid.")
             o.grid = o.levels[-1]
@@ -109,45 +92,39 @@ class SolveOptions:
             o.grid = o.levels[-1]
         if o.grid is None:
             o.grid = 10
-        if o.adam_steps is None:
-            o.adam_steps = 200 if kan else 500
-        if o.adam_lr is None:
-            o.adam_lr = 1e-2 if kan else 1e-3
-        if o.lbfgs_steps is None:
-            o.lbfgs_steps = 2000
-        if o.lm_steps is None:
-            o.lm_steps = 800
-        if o.adaptive_sampling not in ("none", "rad"):
-            raise OptionError(f"Unknown adaptive sampling {o.adaptive_sampling!r}; choose none or rad.")
-        if o.balance is None:  # KAN default chosen by measurement (docs/benchmarks.md, section 8)
-            o.balance = "grad" if kan else "none"
-        if o.balance not in ("none", "grad"):
-            raise OptionError(f"Unknown loss balancing {o.balance!r}; choose none or grad.")
-        if o.optimizer not in OPTIMIZERS:
-            raise OptionError(f"Unknown optimizer {o.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
         if o.free_knots and not kan:
             raise OptionError("Free knots (free_knots / --free-knots) apply to KANs only.")
+        check_network(o.network(), dim, n_fields, o.levels)
+        defaults = {"adam_steps": 200 if kan else 500, "adam_lr": 1e-2 if kan else 1e-3, "lbfgs_steps": 2000,
+                    "lm_steps": 800, "balance": "grad" if kan else "none",  # docs/benchmarks.md, section 8
+                    "n_interior": {1: 256, 2: 2048}.get(dim, 4096), "n_boundary": {1: 2, 2: 256}.get(dim, 1024)}
+        for name, value in defaults.items():
+            if getattr(o, name) is None:
+                setattr(o, name, value)
         if o.optimizer == "auto":
             count = kan_parameter_count(o.widths, o.grid, o.degree) + (sum(o.widths[:-1]) * o.grid if o.free_knots else 0)
-            small = kan and count <= LM_MAX_PARAMS
-            o.optimizer = "lm" if small else "lbfgs"
-        if o.n_interior is None:
-            o.n_interior = {1: 256, 2: 2048, 3: 4096}.get(dim, 4096)
-        if o.n_boundary is None:
-            o.n_boundary = {1: 2, 2: 256, 3: 1024}.get(dim, 1024)
-        for name in ("adam_steps", "lbfgs_steps", "lm_steps", "resample_every"):
-            if getattr(o, name) < 0:
-                raise OptionError(f"Option {name} must be >= 0, got {getattr(o, name)}.")
-        for name in ("n_interior", "n_boundary", "grid", "log_every", "n_eval", "starts", "start_steps"):
-            if getattr(o, name) < 1:
-                raise OptionError(f"Option {name} must be >= 1, got {getattr(o, name)}.")
-        if not (o.adam_lr > 0 and np.isfinite(o.adam_lr)):
-            raise OptionError(f"Option adam_lr must be a positive finite number, got {o.adam_lr}.")
-        if o.budget_seconds is not None and not o.budget_seconds > 0:
-            raise OptionError(f"Option budget_seconds must be positive, got {o.budget_seconds}.")
-        if not 1 <= o.degree <= 7:
-            raise OptionError(f"Spline degree must be between 1 and 7, got {o.degree}.")
+            o.optimizer = "lm" if kan and count <= LM_MAX_PARAMS else "lbfgs"
+        if isinstance(o.n_eval, bool) or not isinstance(o.n_eval, int) or o.n_eval < 1:
+            raise OptionError(f"Option n_eval must be an integer >= 1, got {o.n_eval!r}.")
+        o.specs()  # each spec checks its own values
         return o
+
+    def network(self) -> dict:
+        """The network description (plain data, :mod:`pinnkan.networks.factory`) of the last level."""
+        return {k: getattr(self, k) for k in NETWORK_KEYS}
+
+    def specs(self) -> tuple[SamplingSpec, ScheduleSpec]:
+        """The sampling and schedule specs of these (completed) options."""
+        sampling = SamplingSpec(n_interior=self.n_interior, n_boundary=self.n_boundary, method=self.sampler,
+                                seed=self.seed, adaptive=self.adaptive_sampling, resample_every=self.resample_every,
+                                resample_levels=self.resample_levels,
+                                equations_on_boundary=bool(self.equations_on_boundary))
+        schedule = ScheduleSpec(levels=tuple(self.levels or [self.grid]), optimizer=self.optimizer,
+                                adam_steps=self.adam_steps, adam_lr=self.adam_lr, lbfgs_steps=self.lbfgs_steps,
+                                lm_steps=self.lm_steps, starts=self.starts, start_steps=self.start_steps,
+                                budget_seconds=self.budget_seconds, balance=self.balance, weights=dict(self.weights),
+                                log_every=self.log_every, progress=self.progress)
+        return sampling, schedule
 
 
 def build_model(o: SolveOptions, bounds, dtype, device):
@@ -191,13 +168,44 @@ def _checked(problem, model: str, options: dict):
     return o, compiled
 
 
-def solve(problem: Problem, model: str = "kan", before_training=None, **options) -> Result:
+def _users_network(net, o: SolveOptions, problem, dtype, device):
+    """A user's own network, checked: a torch module mapping (N, d) points to (N, n_fields)."""
+    if not isinstance(net, torch.nn.Module):
+        raise OptionError(f"solve(net=...) needs a torch.nn.Module, got {type(net).__name__}.")
+    if o.starts > 1:
+        raise OptionError("Several starts (starts > 1) build fresh networks; they cannot be used with net=.")
+    net = net.to(device=device, dtype=dtype)
+    lo, hi = (torch.as_tensor(b, dtype=dtype, device=device) for b in problem.domain.bounds)
+    probe = lo + (hi - lo) * torch.linspace(0.25, 0.75, 4, dtype=dtype, device=device)[:, None]
+    with torch.no_grad():
+        out = net(probe)
+    n_fields = len(problem.fields)
+    if not torch.is_tensor(out) or tuple(out.shape) != (4, n_fields):
+        shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
+        raise OptionError(f"The network given as net= maps 4 points of shape (4, {problem.domain.dim}) to {shape}; "
+                          f"it must give (4, {n_fields}), one column per field of {where(problem)}.")
+    if not hasattr(net, "refine"):
+        o.levels = None  # multilevel refinement needs a KAN's exact knot insertion
+    return net
+
+
+def describe(net) -> str:
+    """A network's one-line description (``net.describe()``, or its class name)."""
+    return net.describe() if hasattr(net, "describe") else type(net).__name__
+
+
+def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=None, net=None,
+          **options) -> Result:
     """Train a physics-informed network on ``problem`` and return a :class:`Result`.
 
     ``options`` are the fields of :class:`SolveOptions` (``widths``, ``grid``, ``adam_steps``,
     ``lbfgs_steps``, ``n_interior``, ``seed``, ``device``, ``budget_seconds``, ...).
     ``before_training()``, when given, is called once everything is checked and the collocation
     points are drawn, just before training (the command line makes its output folder there).
+    ``callbacks``: :class:`~pinnkan.training.callbacks.Callback` objects told of the training's
+    progress (default: a progress bar when ``progress``). ``net``: your own torch module, mapping
+    points (N, d) to fields (N, n_fields), trained instead of the network the options describe
+    (the schedule of ``model`` is kept; multilevel refinement only for a network with ``refine``).
     """
     o, compiled = _checked(problem, model, options)
     device = resolve_device(o.device)
@@ -206,7 +214,10 @@ def solve(problem: Problem, model: str = "kan", before_training=None, **options)
 
     torch.manual_seed(o.seed)
     sampler = CollocationSampler(problem.domain, method=o.sampler, seed=o.seed)
-    net = build_model(o, problem.domain.bounds, dtype, device)
+    if net is None:
+        net = build_model(o, problem.domain.bounds, dtype, device)
+    else:
+        net = _users_network(net, o, problem, dtype, device)
     attach_parameters(net, compiled.parameters, dtype, device)
     if o.optimizer == "lm":
         from pinnkan.training.levenberg import check_supported
@@ -217,16 +228,11 @@ def solve(problem: Problem, model: str = "kan", before_training=None, **options)
             if options.get("optimizer", "auto") != "auto":
                 raise
             o.optimizer = "lbfgs"  # "auto" falls back where Levenberg-Marquardt does not apply
-    validation = torch.as_tensor(problem.domain.evaluation_points(2000), dtype=dtype, device=device)
-    config = TrainConfig(
-        adam_steps=o.adam_steps, adam_lr=o.adam_lr, lbfgs_steps=o.lbfgs_steps,
-        n_interior=o.n_interior, n_boundary=o.n_boundary, sampler=o.sampler,
-        resample_every=o.resample_every, log_every=o.log_every, budget_seconds=o.budget_seconds,
-        progress=o.progress, weights=dict(o.weights), resample_levels=o.resample_levels,
-        sampling="rad" if o.adaptive_sampling == "rad" else "uniform", balance=o.balance,
-        equations_on_boundary=bool(o.equations_on_boundary),
-    )
-    trainer = Trainer(compiled, net, engine, sampler, config, validation)  # samples and checks data
+    validation = torch.as_tensor(problem.domain.evaluation_points(VALIDATION_POINTS), dtype=dtype, device=device)
+    sampling, schedule = o.specs()
+    if callbacks is None:
+        callbacks = [ProgressBar()] if o.progress else []
+    trainer = Trainer(compiled, net, engine, sampler, schedule, sampling, validation, callbacks)  # samples, checks data
 
     def new_start(k: int):
         """Start k's network: its own seed, drawn from (seed, k); the global torch RNG is left as is."""
@@ -239,7 +245,7 @@ def solve(problem: Problem, model: str = "kan", before_training=None, **options)
     if before_training is not None:
         before_training()
     t0 = time.perf_counter()
-    run_schedule(trainer, o, new_start)
+    run_schedule(trainer, new_start)
     wall = time.perf_counter() - t0
 
     eval_points = torch.as_tensor(problem.domain.evaluation_points(o.n_eval), dtype=dtype, device=device)
@@ -247,8 +253,8 @@ def solve(problem: Problem, model: str = "kan", before_training=None, **options)
     metrics.update({
         "problem": problem.name,
         "model": o.model,
-        "architecture": trainer.model.describe() + (f", levels {','.join(map(str, o.levels))}" if o.levels else ""),
-        "n_params": int(trainer.model.n_params),
+        "architecture": describe(trainer.model) + (f", levels {','.join(map(str, o.levels))}" if o.levels else ""),
+        "n_params": int(getattr(trainer.model, "n_params", sum(p.numel() for p in trainer.model.parameters()))),
         "wall_time_s": wall,
         "steps": trainer.step,
         "final_loss": trainer.history.loss[-1] if trainer.history.loss else None,

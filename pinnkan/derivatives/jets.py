@@ -32,23 +32,28 @@ from pinnkan.networks.mlp import MLP, BoxNormalization
 Pair = tuple[int, int]
 
 
-def _tanh(v):
+def tanh_jet(v):
+    """(tanh v, tanh' v, tanh'' v) elementwise: tanh' = 1 - tanh^2, tanh'' = -2 tanh tanh'."""
     t = torch.tanh(v)
     d1 = 1 - t * t
     return t, d1, -2 * t * d1
 
 
-def _sin(v):
+def sin_jet(v):
+    """(sin v, cos v, -sin v) elementwise."""
     s = torch.sin(v)
     return s, torch.cos(v), -s
 
 
-def _silu(v):
+def silu_jet(v):
+    """(silu v, silu' v, silu'' v) elementwise, silu v = v sigmoid(v), s = sigmoid(v):
+    silu' = s (1 + v (1 - s)), silu'' = s (1 - s) (2 + v (1 - 2 s))."""
     s = torch.sigmoid(v)
     return v * s, s * (1 + v * (1 - s)), s * (1 - s) * (2 + v * (1 - 2 * s))
 
 
-ACTIVATION_JETS = {"tanh": _tanh, "sin": _sin, "silu": _silu}
+ACTIVATION_JETS = {"tanh": tanh_jet, "sin": sin_jet, "silu": silu_jet}
+KAN_ACTIVATION_JET = tanh_jet  # between the layers of a KAN (see :class:`pinnkan.networks.kan.KAN`)
 
 
 def supports(model) -> bool:
@@ -177,7 +182,7 @@ def kan_layer(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -> to
     else:
         out = kan_basis_jet(J, layer, d, pairs).flatten(2) @ layer.coef.flatten(1).T   # (N, S, out)
     if layer.base == "silu":
-        out = out + elementwise(J, _silu, d, pairs) @ layer.w_base.T
+        out = out + elementwise(J, silu_jet, d, pairs) @ layer.w_base.T
     return out
 
 
@@ -198,7 +203,7 @@ def jet_forward(model, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
         if isinstance(model, KAN):
             J = kan_layer(J, layer, d, pairs)
             if i < last:
-                J = elementwise(J, _tanh, d, pairs)
+                J = elementwise(J, KAN_ACTIVATION_JET, d, pairs)
         else:
             J = affine(J, layer.weight, layer.bias)
             if i < last:

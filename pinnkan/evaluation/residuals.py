@@ -7,29 +7,14 @@ with one term t per equation (interior points) and per condition (its boundary p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from pinnkan.problem.compile import CompiledProblem, Term, check_boundary_data, parameters_of, where
-from pinnkan.errors import ProblemError
 from pinnkan.geometry.sampling import CollocationSampler
+from pinnkan.problem.compile import CompiledProblem, parameters_of
+from pinnkan.problem.terms import TermPoints
 
-
-@dataclass
-class TermPoints:
-    """Points of one loss term: ``points`` (N, d); for boundary terms ``normals`` (N, d); for data
-    terms ``observed`` (N,) values. A periodic term's points are (2m, d): lo points, then partners."""
-
-    term: Term
-    points: torch.Tensor
-    normals: torch.Tensor | None = None
-    observed: torch.Tensor | None = None
-
-    @property
-    def n_residuals(self) -> int:
-        return self.points.shape[0] // 2 if self.term.paired else self.points.shape[0]
+__all__ = ["TermPoints", "residual", "sample_points", "term_residual", "total_loss"]
 
 
 def sample_points(
@@ -44,10 +29,12 @@ def sample_points(
 ) -> list[TermPoints]:
     """Draw collocation points: one interior set shared by all equations, one set per condition.
 
-    Each boundary condition gets ``n_boundary`` points on the part of the boundary it selects;
-    initial conditions ``n_boundary`` points on the initial slice; periodic conditions
-    ``n_boundary`` matched pairs; data terms their observation points. ``interior`` (n, d), when
-    given, replaces the interior draw (adaptive sampling).
+    Each term draws its own (:meth:`pinnkan.problem.terms.Term.draw`, in the order of
+    ``compiled.terms``): equations the interior set (or the part their region selects), boundary
+    conditions ``n_boundary`` points on the part of the boundary they select, initial conditions
+    ``n_boundary`` points on the initial slice, periodic conditions ``n_boundary`` matched pairs,
+    interfaces ``n_boundary`` points on their plane, data terms their observation points.
+    ``interior`` (n, d), when given, replaces the interior draw (adaptive sampling).
 
     ``equations_on_boundary`` adds ``n_boundary`` points of the whole boundary to the points of
     every equation, so that the equations hold up to the boundary, where interior points are
@@ -55,42 +42,10 @@ def sample_points(
     """
     as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
     interior = as_t(sampler.interior(n_interior) if interior is None else interior)
-    out = []
-    for term in compiled.terms:
-        if term.kind == "interior" and term.select is not None:
-            mask = torch.as_tensor(term.select(interior.cpu().numpy()), device=device)
-            if not bool(mask.any()):
-                raise ProblemError(
-                    f"In {where(compiled.problem)}, the region of {term.label} ({term.expression} on "
-                    "its on=... relation) holds none of the interior collocation points; check the relation."
-                )
-            out.append(TermPoints(term, interior[mask]))
-        elif term.kind == "interior":
-            out.append(TermPoints(term, interior))
-        elif term.kind == "interface":
-            out.append(TermPoints(term, as_t(sampler.plane(n_boundary, term.axis, term.observed[0]))))
-        elif term.kind == "initial":
-            pts = sampler.initial(n_boundary)
-            check_boundary_data(compiled, term, pts)
-            out.append(TermPoints(term, as_t(pts)))
-        elif term.kind == "periodic":
-            out.append(TermPoints(term, as_t(sampler.periodic(n_boundary, term.axis))))
-        elif term.kind == "data":
-            pts, values = term.observed
-            out.append(TermPoints(term, as_t(pts), observed=as_t(values)))
-        else:
-            try:
-                pts, normals = sampler.boundary(n_boundary, select=term.select, label=term.label)
-            except ProblemError as exc:
-                raise ProblemError(f"In {where(compiled.problem)}: {exc}") from None
-            check_boundary_data(compiled, term, pts)
-            out.append(TermPoints(term, as_t(pts), as_t(normals)))
+    out = [term.draw(compiled, sampler, interior, n_boundary, as_t) for term in compiled.terms]
     if equations_on_boundary:
         pts, _ = sampler.boundary(n_boundary)
-        for i, tp in enumerate(out):
-            if tp.term.kind == "interior":
-                extra = pts if tp.term.select is None else pts[np.asarray(tp.term.select(pts), dtype=bool)]
-                out[i] = TermPoints(tp.term, torch.cat([tp.points, as_t(extra)]))
+        out = [tp.term.with_boundary_points(tp, pts, as_t) for tp in out]
     return out
 
 

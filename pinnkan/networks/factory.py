@@ -29,6 +29,33 @@ def build_network(spec: dict, bounds, dtype: torch.dtype, device: torch.device):
     return net.to(device)
 
 
+def check_network(spec: dict, dim: int, n_fields: int, levels=None) -> None:
+    """The checks of a network description that need no construction: widths from ``dim``
+    inputs to ``n_fields`` outputs, a spline degree 1..7, and multilevel ``levels`` positive,
+    increasing and nested (each grid a multiple of the one before). Raises OptionError."""
+    widths = spec["widths"]
+    if widths[0] != dim or widths[-1] != n_fields:
+        raise OptionError(
+            f"Network widths {widths} must start with the number of coordinates ({dim}) and end "
+            f"with the number of fields ({n_fields}); e.g. {[dim, 10, n_fields]}."
+        )
+    if any(w < 1 for w in widths) or len(widths) < 2:
+        raise OptionError(f"Network widths {widths} must be at least two positive integers.")
+    if levels is not None:
+        if any(g < 1 for g in levels) or any(b <= a for a, b in zip(levels, levels[1:])):
+            raise OptionError(f"Levels {list(levels)} must be positive and strictly increasing, e.g. 4,8,16.")
+        bad = [(a, b) for a, b in zip(levels, levels[1:]) if b % a]
+        if bad:
+            raise OptionError(
+                f"Level grid {bad[0][1]} is not a refinement of grid {bad[0][0]}: each grid must be a "
+                "multiple of the previous one (e.g. 4,8,16) so that the knots are nested."
+            )
+    if spec["grid"] < 1:
+        raise OptionError(f"Option grid must be >= 1, got {spec['grid']}.")
+    if not 1 <= spec["degree"] <= 7:
+        raise OptionError(f"Spline degree must be between 1 and 7, got {spec['degree']}.")
+
+
 def attach_parameters(net, parameters: dict, dtype, device) -> None:
     """Give ``net`` the unknown constants of an inverse problem as trainable parameters
     ``net.problem_parameters[name]`` (shape (1,)), initialised to their guesses."""

@@ -267,6 +267,12 @@ class KAN(nn.Module):
         new.grid = int(new_grid)
         return new
 
+    def coefficient_names(self) -> list[str]:
+        """Names, as in ``named_parameters()``, of the layers' spline coefficients
+        (out, in, G+k), in layer order."""
+        names = {id(p): n for n, p in self.named_parameters()}
+        return [names[id(layer.coef)] for layer in self.layers]
+
     @property
     def n_params(self):
         """Trainable scalars: sum over layers of in*out*(G+k) [+ in*out with the silu base]

@@ -1,9 +1,9 @@
 """Compile a :class:`~pinnkan.problem.definition.Problem` into loss terms that torch can evaluate.
 
-Each equation and condition becomes a :class:`Term`: a residual expression in which every
-field value and field derivative is replaced by a placeholder symbol. The placeholders that a
-term uses are exactly the derivatives the network must supply, so the set of derivatives is read
-off the expressions themselves (nothing is declared by hand). A residual is then evaluated as::
+Each equation and condition becomes a term of its kind (:mod:`pinnkan.problem.terms`): a
+residual expression in which every field value and field derivative is replaced by a placeholder
+symbol. The placeholders that a term uses are exactly the derivatives the network must supply,
+so the set of derivatives is read off the expressions themselves (nothing is declared by hand). A residual is then evaluated as::
 
     values = engine(model, points, term.derivatives)      # {(field, alpha): (N,)}
     r = term.residual(env(points, values, normals))        # (N,)
@@ -27,41 +27,12 @@ from pinnkan.derivatives.engines import Key
 from pinnkan.errors import ProblemError
 from pinnkan.problem.definition import Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem, Robin
 from pinnkan.problem.symbolic import compile_expression, compile_relation
+from pinnkan.problem.terms import (BoundaryTerm, DataTerm, EquationTerm, InitialTerm, InterfaceTerm, PeriodicTerm, Term,
+                                   TermPoints)
 
-
-@dataclass
-class Term:
-    """One loss term: ``weight * mean(residual**2)`` over its points.
-
-    kind: where its points come from: ``"interior"`` (collocation points inside the domain),
-        ``"boundary"`` (the boundary, or the lateral surface in space-time), ``"initial"`` (the
-        slice t = t0), ``"periodic"`` (matched pairs on opposite faces) or ``"data"``
-        (the observation points of a :class:`~pinnkan.problem.definition.Data`).
-    derivatives: keys the residual needs from the derivative engine.
-    residual: ``f(env) -> (N,)`` with env holding coordinate, placeholder and normal tensors.
-        A periodic term's points are (2m, d), the m "lo" points then their m "hi" partners,
-        and its residual is the (m,) difference hi - lo.
-    select: for boundary terms, ``f(points (m, d) ndarray) -> bool (m,)`` choosing the part.
-    data: for boundary and initial terms, the prescribed value ``f(env of coordinates) -> (N,)``.
-    axis: for periodic terms, the index of the periodic coordinate.
-    observed: for data terms, (points (n, d), values (n,)) as numpy arrays.
-    """
-
-    label: str
-    kind: str
-    weight: float
-    derivatives: set[Key]
-    residual: Callable
-    expression: sp.Expr
-    select: Callable | None = None
-    needs_normals: bool = False
-    data: Callable | None = None
-    axis: int | None = None
-    observed: tuple | None = None
-
-    @property
-    def paired(self) -> bool:
-        return self.kind == "periodic"
+__all__ = ["BoundaryTerm", "CompiledProblem", "DataTerm", "EquationTerm", "InitialTerm", "InterfaceTerm", "PeriodicTerm",
+           "Term", "TermPoints", "check_boundary_data", "compile_problem", "parameter_names", "parameters_of",
+           "placeholder_name", "where"]
 
 
 @dataclass
@@ -81,11 +52,20 @@ class CompiledProblem:
 
     @property
     def equations(self) -> list[Term]:
-        return [t for t in self.terms if t.kind == "interior"]
+        return [t for t in self.terms if t.is_equation]
 
     @property
     def conditions(self) -> list[Term]:
-        return [t for t in self.terms if t.kind != "interior"]
+        return [t for t in self.terms if not t.is_equation]
+
+    @property
+    def location(self) -> str:
+        """The problem as error messages name it (see :func:`where`)."""
+        return where(self.problem)
+
+    def check_data(self, term: Term, points: np.ndarray) -> None:
+        """Reject prescribed values of ``term`` that are not finite at ``points`` (m, d)."""
+        check_boundary_data(self, term, points)
 
     def env(self, points: torch.Tensor, values: dict, normals: torch.Tensor | None = None,
             params: dict | None = None) -> dict:
@@ -119,6 +99,15 @@ def parameters_of(model) -> dict:
     return {k: v[0] for k, v in holder.items()} if holder is not None else {}
 
 
+def parameter_names(model) -> dict:
+    """{problem parameter name: the name of its (1,) tensor in ``model.named_parameters()``}."""
+    holder = getattr(model, "problem_parameters", None)
+    if holder is None:
+        return {}
+    qualified = {id(p): n for n, p in model.named_parameters()}
+    return {k: qualified[id(v)] for k, v in holder.items()}
+
+
 def placeholder_name(field_names, key: Key) -> str:
     f, alpha = key
     return f"_d_{field_names[f]}_" + "_".join(str(a) for a in alpha)
@@ -129,12 +118,11 @@ def where(problem: Problem) -> str:
     return f"problem '{problem.name}'" + (f" ({src})" if src else "")
 
 
-def compile_problem(problem: Problem, sample_points: Callable | None = None) -> CompiledProblem:
-    """Check ``problem`` and compile its equations, conditions and exact solution.
+def compile_problem(problem: Problem) -> CompiledProblem:
+    """Check ``problem`` and compile its equations, conditions and exact solution into terms.
 
-    ``sample_points(term) -> (points, normals)`` is used, when given, to check that boundary
-    selections match and that boundary values are finite; :func:`pinnkan.solver.solve` passes
-    the collocation sampler here.
+    Whether boundary selections match and boundary values are finite is only known from the
+    sampled points: :meth:`~pinnkan.problem.terms.Term.draw` checks that when it draws them.
     """
     loc = where(problem)
     coords = _check_coordinates(problem, loc)
@@ -160,7 +148,7 @@ def compile_problem(problem: Problem, sample_points: Callable | None = None) -> 
         label = (region.label if region else None) or f"equation {i + 1}"
         weight = float(weights[i]) * (region.weight if region else 1.0)
         select = _selection(region, names, problem.domain, what) if region else None
-        terms.append(Term(label, "interior", weight, keys, fn, expr, select))
+        terms.append(EquationTerm(label, weight, keys, fn, expr, select=select))
 
     for j, cond in enumerate(problem.conditions):
         what = f"condition {j + 1} ({cond.kind} on {cond.field}) of {loc}"
@@ -171,17 +159,19 @@ def compile_problem(problem: Problem, sample_points: Callable | None = None) -> 
         if isinstance(cond, Data):
             terms.append(_data_term(cond, problem, coords, build, label, what))
             continue
-        if isinstance(cond, Initial):
-            _check_initial(cond, problem, what)
         if isinstance(cond, Interface):
             terms.append(_interface_term(cond, problem, coords, build, label, what))
             continue
+        if isinstance(cond, Initial):
+            _check_initial(cond, problem, what)
         expr, normals = _condition_residual(cond, coords, what)
         fn, keys = build(expr, what, {f"_n{i}" for i in range(len(coords))})
-        select = _selection(cond, names, problem.domain, what)
         data = compile_expression(_condition_data(cond), symbols, f"prescribed value of {what}")
-        kind = "initial" if isinstance(cond, Initial) else "boundary"
-        terms.append(Term(label, kind, cond.weight, keys, fn, expr, select, normals, data))
+        if isinstance(cond, Initial):
+            terms.append(InitialTerm(label, cond.weight, keys, fn, expr, data=data))
+        else:
+            select = _selection(cond, names, problem.domain, what)
+            terms.append(BoundaryTerm(label, cond.weight, keys, fn, expr, select=select, needs_normals=normals, data=data))
 
     exact, exact_params, partial = {}, {}, set()
     for f, value in (problem.exact or {}).items():
@@ -414,7 +404,7 @@ def _check_time_derivatives(problem: Problem, terms: list[Term], field_names, lo
     t = problem.time_symbol
     need: dict[int, int] = {}
     for term in terms:
-        if term.kind == "interior":
+        if term.is_equation:
             for f, alpha in term.derivatives:
                 need[f] = max(need.get(f, 0), alpha[-1])
     given: dict[int, set] = {}
@@ -435,7 +425,7 @@ def _check_time_derivatives(problem: Problem, terms: list[Term], field_names, lo
             )
 
 
-def _periodic_terms(cond: Periodic, problem: Problem, coords, build, label, what) -> list[Term]:
+def _periodic_terms(cond: Periodic, problem: Problem, coords, build, label, what) -> list[PeriodicTerm]:
     """Two paired terms: the values, and the first derivatives along the coordinate, match."""
     space = problem.spatial_domain
     if cond.coordinate not in coords or (problem.time and cond.coordinate == problem.time_symbol):
@@ -452,17 +442,11 @@ def _periodic_terms(cond: Periodic, problem: Problem, coords, build, label, what
     out = []
     for part, expr in (("value", cond.field), ("derivative", cond.field.diff(cond.coordinate))):
         g, keys = build(expr, what)
-
-        def residual(env, g=g):
-            v = g(env)
-            m = v.shape[0] // 2
-            return v[m:] - v[:m]
-
-        out.append(Term(f"{label} ({part})", "periodic", cond.weight, keys, residual, expr, axis=axis))
+        out.append(PeriodicTerm(f"{label} ({part})", cond.weight, keys, g, expr, axis=axis))
     return out
 
 
-def _data_term(cond: Data, problem: Problem, coords, build, label, what) -> Term:
+def _data_term(cond: Data, problem: Problem, coords, build, label, what) -> DataTerm:
     """Residual field(x_i) - value_i at the observation points; env["_obs"] holds the values."""
     pts = cond.points
     if pts.shape[1] != len(coords):
@@ -480,7 +464,7 @@ def _data_term(cond: Data, problem: Problem, coords, build, label, what) -> Term
         )
     expr = cond.field - sp.Symbol("_obs")
     fn, keys = build(expr, what, {"_obs"})
-    return Term(label, "data", cond.weight, keys, fn, expr, observed=(pts, cond.values))
+    return DataTerm(label, cond.weight, keys, fn, expr, observed=(pts, cond.values))
 
 
 def _is_callable(value) -> bool:
@@ -502,7 +486,7 @@ def _callable_exact(fn, names, what: str):
     return evaluate
 
 
-def _interface_term(cond: Interface, problem: Problem, coords, build, label, what) -> Term:
+def _interface_term(cond: Interface, problem: Problem, coords, build, label, what) -> InterfaceTerm:
     """Residual on the plane coordinate = value, inside the domain."""
     coord, value = cond.on.lhs, float(cond.on.rhs)
     if coord not in coords:
@@ -515,4 +499,4 @@ def _interface_term(cond: Interface, problem: Problem, coords, build, label, wha
             f"({coord} ranges over [{lo[axis]:g}, {hi[axis]:g}]); move the interface inside the domain."
         )
     fn, keys = build(cond.expr, what)
-    return Term(label, "interface", cond.weight, keys, fn, cond.expr, axis=axis, observed=(value,))
+    return InterfaceTerm(label, cond.weight, keys, fn, cond.expr, plane=(axis, value))

@@ -1,6 +1,11 @@
-"""Training: the physics-informed loss and the optimisation loop."""
+"""Training: the trainer (Adam, L-BFGS, Levenberg-Marquardt phases, with guards and callbacks),
+the multilevel schedule, adaptive sampling and loss balancing, and the specs they read.
 
-from pinnkan.evaluation.residuals import TermPoints, residual, sample_points, total_loss
-from pinnkan.training.trainer import History, TrainConfig, Trainer
-
-__all__ = ["History", "TermPoints", "TrainConfig", "Trainer", "residual", "sample_points", "total_loss"]
+- :mod:`~pinnkan.training.spec`: ``SamplingSpec`` and ``ScheduleSpec``;
+- :mod:`~pinnkan.training.trainer`: ``Trainer`` and ``History``;
+- :mod:`~pinnkan.training.schedule`: ``run_schedule`` (levels, trial starts, budget shares);
+- :mod:`~pinnkan.training.levenberg`: the Levenberg-Marquardt step and its Jacobians;
+- :mod:`~pinnkan.training.adaptive`: RAD resampling and learning-rate-annealing weights;
+- :mod:`~pinnkan.training.callbacks`: progress bar, progress log, ``progress.jsonl``;
+- :mod:`~pinnkan.training.memory`: resident and GPU memory readings.
+"""

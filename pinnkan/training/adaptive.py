@@ -67,11 +67,11 @@ def balance_weights(compiled, model, engine, data: list[TermPoints], previous: d
         g = torch.autograd.grad(loss, params, allow_unused=True)
         return torch.cat([(torch.zeros_like(p) if gi is None else gi).reshape(-1) for p, gi in zip(params, g)]).abs()
 
-    pde = [tp for tp in data if tp.term.kind == "interior"]
+    pde = [tp for tp in data if tp.term.is_equation]
     g_pde = float(grads(pde).max())
     out = dict(previous)
     for tp in data:
-        if tp.term.kind == "interior":
+        if tp.term.is_equation:
             continue
         mean = float(grads([tp]).mean())
         hat = g_pde / mean if mean > 0 else 1.0

@@ -25,24 +25,26 @@ from torch.func import functional_call, jacrev, vmap
 
 from pinnkan.derivatives.engines import JetEngine, order
 from pinnkan.errors import OptionError
-from pinnkan.derivatives.jets import (_tanh, contract_local, elementwise, gather_coef, is_local, kan_basis_jet, kan_local_basis_jet, local_index,
-                    normalize, read_jet, second_order_pairs, seed_jet, supports)
-from pinnkan.problem.compile import parameters_of
+from pinnkan.derivatives.jets import (KAN_ACTIVATION_JET, contract_local, elementwise, gather_coef, is_local, kan_basis_jet,
+                                     kan_local_basis_jet, local_index, normalize, read_jet, second_order_pairs, seed_jet,
+                                     supports)
+from pinnkan.problem.compile import parameter_names, parameters_of
 from pinnkan.networks.kan import KAN
 from pinnkan.evaluation.residuals import TermPoints, term_residual
 
 
 class _TermResidual(torch.nn.Module):
-    """forward(points (N, d), normals (N, d), observed (N,)) -> residual of one term, via jets."""
+    """forward(points (N, d), normals (N, d), observed (N,)) -> residual of one term, via jets;
+    ``observed`` is read only by terms with observations (``has_observed``)."""
 
-    def __init__(self, model, compiled, term):
+    def __init__(self, model, compiled, term, has_observed: bool):
         super().__init__()
-        self.model, self.compiled, self.term = model, compiled, term
+        self.model, self.compiled, self.term, self.has_observed = model, compiled, term, has_observed
         self.engine = JetEngine()
 
     def forward(self, points, normals, observed):
         values = self.engine(self.model, points, self.term.derivatives)
-        tp = TermPoints(self.term, points, normals, observed if self.term.kind == "data" else None)
+        tp = TermPoints(self.term, points, normals, observed if self.has_observed else None)
         return term_residual(self.compiled, self.model, tp, values)
 
 
@@ -63,7 +65,7 @@ def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: b
     params = {f"model.{n}": p.detach() for n, p in model.named_parameters() if p.requires_grad}
     rs, js = [], []
     for tp in data:
-        module = _TermResidual(model, compiled, tp.term)
+        module = _TermResidual(model, compiled, tp.term, tp.observed is not None)
         n_res = tp.n_residuals
         scale = (weights.get(tp.term.label, tp.term.weight) / n_res) ** 0.5
         normals = tp.normals if tp.normals is not None else torch.zeros_like(tp.points)
@@ -87,8 +89,10 @@ def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: b
 def _plain_kan(model) -> bool:
     """A KAN whose only parameters are the spline coefficients (no base branch, fixed knots),
     and possibly the unknown constants of an inverse problem."""
-    return isinstance(model, KAN) and all(
-        n.endswith(".coef") or n.startswith("problem_parameters.") for n, _ in model.named_parameters())
+    if not isinstance(model, KAN):
+        return False
+    names = {n for n, _ in model.named_parameters()}
+    return names == set(model.coefficient_names()) | set(parameter_names(model).values())
 
 
 def _kan_residual_and_jacobian(model, compiled, data, weights):
@@ -101,11 +105,12 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
     On a uniform grid Z_l is kept in local form (the k+1 nonzero basis functions per input)
     and the products are scattered into the dense row.
     """
-    params = list(model.named_parameters())
     offsets, c0 = {}, 0
-    for name, prm in params:
+    for name, prm in model.named_parameters():
         offsets[name] = (c0, c0 + prm.numel())
         c0 += prm.numel()
+    coef_columns = [offsets[n] for n in model.coefficient_names()]                # one per layer
+    parameter_columns = {k: offsets[n] for k, n in parameter_names(model).items()}
     x0 = data[0].points
     J_all = x0.new_zeros(sum(tp.n_residuals for tp in data), c0)     # filled block by block, no copies
     rs, row = [], 0
@@ -127,7 +132,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
             if not out.requires_grad:  # first layer: nothing upstream depends on parameters
                 out.requires_grad_(True)
             captured.append((layer, cell, Z.detach(), out))
-            J = elementwise(out, _tanh, d, pairs) if i < last else out
+            J = elementwise(out, KAN_ACTIVATION_JET, d, pairs) if i < last else out
         values = read_jet(J, keys, pairs)
         n_res = tp.n_residuals
         rows = J_all[row:row + n_res]
@@ -139,7 +144,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
         for i, ((layer, cell, Z, out), A) in enumerate(zip(captured, grads)):
             if A is None:
                 continue
-            lo, hi = offsets[f"layers.{i}.coef"]
+            lo, hi = coef_columns[i]
             block = rows[:, lo:hi].view((n_res,) + tuple(layer.coef.shape))   # (n, out, in, G+k)
             A = scale * A
             for half in halves:  # a periodic residual is the difference of its two points' rows
@@ -149,8 +154,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
                     local = torch.einsum("nso,nsir->noir", A[half], Z[half])
                     block.scatter_add_(3, local_index(cell[half], layer.degree)[:, None].expand_as(local), local)
         detached = {k: v.detach() for k, v in values.items()}
-        for name in parameters_of(model):
-            lo, hi = offsets[f"problem_parameters.{name}"]
+        for name, (lo, hi) in parameter_columns.items():
             rows[:, lo:hi] = scale * _parameter_column(compiled, model, tp, detached, name)
         rs.append(scale * r.detach())
     return torch.cat(rs), J_all

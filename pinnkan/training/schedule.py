@@ -12,23 +12,25 @@ def split(total: int, parts: int) -> list[int]:
     return [q + (i < r) for i in range(parts)]
 
 
-def run_schedule(trainer: Trainer, o, new_start=None) -> None:  # o: pinnkan.solver.SolveOptions
-    """Adam, then the second-phase optimizer (L-BFGS or Levenberg-Marquardt).
+def run_schedule(trainer: Trainer, new_start=None) -> None:
+    """Adam, then the second-phase optimizer (L-BFGS or Levenberg-Marquardt), as
+    ``trainer.schedule`` (a :class:`~pinnkan.training.spec.ScheduleSpec`) says.
 
-    Multilevel (``o.levels``): Adam on the coarsest grid only; then the second optimizer on each
+    Multilevel (several ``levels``): Adam on the coarsest grid only; then the second optimizer on each
     grid in turn, with an exact refinement (same function, same loss) between levels and fresh
     optimizer state at each level. The second-phase steps are shared out over the levels; a
-    level that reaches a loss plateau (see ``TrainConfig.plateau_tol``) ends early and leaves
+    level that reaches a loss plateau (see ``ScheduleSpec.plateau_tol``) ends early and leaves
     its unused steps to the later levels; on the last level a plateau three times as long
     ends the run. With a time budget, level i ends at the fraction (i + 1) / n_levels of it.
     Adaptive options act at each level start: ``balance="grad"`` updates the loss weights and
-    ``sampling="rad"`` redraws the interior points where the residual is large.
-    With ``o.starts`` > 1 the first level begins with that many trial starts (see
+    ``adaptive="rad"`` redraws the interior points where the residual is large.
+    With ``starts`` > 1 the first level begins with that many trial starts (see
     :func:`first_level`); ``new_start(k)`` builds the network of start k.
     """
-    levels = o.levels or [o.grid]
+    o = trainer.schedule
+    levels = o.levels
     n = len(levels)
-    total = o.lm_steps if o.optimizer == "lm" else o.lbfgs_steps
+    total = o.second_steps
     phase = trainer.lm if o.optimizer == "lm" else trainer.lbfgs
     budget = o.budget_seconds
     used = 0
@@ -38,40 +40,42 @@ def run_schedule(trainer: Trainer, o, new_start=None) -> None:  # o: pinnkan.sol
         if i > 0:
             trainer.refine(g)
         if budget is not None:
-            trainer.config.budget_seconds = budget * (i + 1) / n
+            trainer.budget = budget * (i + 1) / n
         share = (total - used) // (n - i)
         last = i == n - 1
-        window = (3 * trainer.config.plateau_window if o.optimizer == "lm" else 6) if last else None
+        window = (3 * o.plateau_window if o.optimizer == "lm" else 6) if last else None
         if i == 0:
-            used += first_level(trainer, o, phase, share, window, new_start)
+            used += first_level(trainer, phase, share, window, new_start)
             continue
         trainer.rebalance()
         used += phase(share, stop_on_plateau=True, window=window)
-    trainer.config.budget_seconds = budget
+    trainer.budget = budget
 
 
-def first_level(trainer: Trainer, o, phase, share: int, window, new_start) -> int:
+def first_level(trainer: Trainer, phase, share: int, window, new_start) -> int:
     """Adam, loss balancing and the second optimizer on the first grid; returns its iterations.
 
-    With ``o.starts`` = K > 1: K starts (start 0 the network already built, start k from
-    ``new_start(k)``) each get Adam and ``o.start_steps`` iterations of the second optimizer on
+    With ``starts`` = K > 1: K starts (start 0 the network already built, start k from
+    ``new_start(k)``) each get Adam and ``start_steps`` iterations of the second optimizer on
     the same points (with ``sampling="rad"``, each on the points it redraws after Adam); the one of lowest loss under the problem's own weights goes on with the
     rest of the level, the others are dropped. The final error follows the loss reached on the
     coarsest grid, which varies several-fold between initialisations (docs/performance.md).
     Every trial's steps count in the step total and the time budget (``history.starts`` lists
     the trials); the iterations shared out over the later levels are those of one start.
     """
+    o = trainer.schedule
+
     def begin() -> None:
         trainer.adam(o.adam_steps, o.adam_lr)
-        if trainer.config.sampling == "rad" and not trainer.stopped:
-            trainer.data = trainer._sample()
+        if trainer.sampling.adaptive == "rad" and not trainer.stopped:
+            trainer.data = trainer.resample()
         trainer.rebalance()
 
     if o.starts <= 1 or new_start is None:
         begin()
         return phase(share, stop_on_plateau=True, window=window)
     trial = min(o.start_steps, share)
-    base = dict(trainer.config.weights)
+    base = dict(trainer.weights)
     kept = []
     for k in range(o.starts):
         if k:

@@ -7,6 +7,10 @@ model refinement in between. Guards:
 - a non-finite loss or parameter stops training, restores the last parameters whose loss was
   finite, and records the reason in ``history.stopped``;
 - a wall-clock budget (``budget_seconds``) ends any phase once spent.
+
+What happens during training is told to the trainer's callbacks
+(:class:`~pinnkan.training.callbacks.Callback`): the progress bar, the progress log and
+anything a user adds.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from __future__ import annotations
 import copy
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 
-from pinnkan.training.memory import rss_mib
 from pinnkan.evaluation.residuals import TermPoints, sample_points, total_loss
+from pinnkan.training.memory import rss_mib
+from pinnkan.training.spec import SamplingSpec, ScheduleSpec
 
 
 @dataclass
@@ -44,31 +48,6 @@ class History:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
 
 
-@dataclass
-class TrainConfig:
-    """Training options (see docs/cli.md for their command-line names)."""
-
-    adam_steps: int = 1000
-    adam_lr: float = 1e-2
-    lbfgs_steps: int = 1000
-    lbfgs_history: int = 50
-    n_interior: int = 1024
-    n_boundary: int = 256
-    sampler: str = "sobol"
-    resample_every: int = 0
-    log_every: int = 50
-    budget_seconds: float | None = None
-    n_validation: int = 2000
-    resample_levels: bool = False
-    plateau_window: int = 10
-    plateau_tol: float = 0.02
-    progress: bool = False
-    weights: dict = field(default_factory=dict)
-    sampling: str = "uniform"  # "rad": residual-based resampling at each resample (adaptive.py)
-    balance: str = "none"  # "grad": learning-rate-annealing loss weights at each level start
-    equations_on_boundary: bool = False  # equations also at n_boundary points of the boundary
-
-
 def plateaued(losses: list[float], window: int, tol: float) -> bool:
     """True when the loss fell by less than the fraction ``tol`` over the last ``window`` entries."""
     if len(losses) <= window:
@@ -79,33 +58,47 @@ def plateaued(losses: list[float], window: int, tol: float) -> bool:
 class Trainer:
     """Train ``model`` on ``compiled`` with the derivative ``engine``.
 
-    sampler: a :class:`~pinnkan.geometry.sampling.CollocationSampler`; validation: points (M, d) tensor
-    for the error history (used when the problem has an exact solution).
+    sampler: a :class:`~pinnkan.geometry.sampling.CollocationSampler`; ``schedule`` and
+    ``sampling``: the specs of :mod:`pinnkan.training.spec`; validation: points (M, d) tensor
+    for the error history (used when the problem has an exact solution); ``callbacks``:
+    :class:`~pinnkan.training.callbacks.Callback` objects told of each phase, step, log entry,
+    level and stop.
+
+    State besides the model: ``data`` (the collocation points of each term), ``weights`` (the
+    loss weights in force, {term label: weight}), ``budget`` (the wall-clock seconds the current
+    level may run up to, or None), ``step``, ``level`` and ``history``.
     """
 
-    def __init__(self, compiled, model, engine, sampler, config: TrainConfig, validation=None):
+    def __init__(self, compiled, model, engine, sampler, schedule: ScheduleSpec, sampling: SamplingSpec,
+                 validation=None, callbacks=()):
         self.compiled, self.model, self.engine = compiled, model, engine
-        self.sampler, self.config = sampler, config
+        self.sampler, self.schedule, self.sampling = sampler, schedule, sampling
+        self.callbacks = list(callbacks)
         p = next(model.parameters())
         self.dtype, self.device = p.dtype, p.device
-        self.data: list[TermPoints] = self._sample(adaptive=False)
+        self.data: list[TermPoints] = self.resample(adaptive=False)
+        self.weights: dict = dict(schedule.weights)
+        self.budget: float | None = schedule.budget_seconds
         self.history = History()
         self.step = 0
         self.level = 0
         self.start = time.perf_counter()
-        self.elapsed_before = 0.0
         self.validation = validation
         self.exact = compiled.exact_values(validation) if validation is not None else None
         self._good_state = copy.deepcopy(model.state_dict())
-        self._bar = None
 
     # ------------------------------------------------------------------ helpers
-    def _sample(self, adaptive: bool = True) -> list[TermPoints]:
-        """New collocation points; with ``sampling="rad"`` (and a model to rate) the interior
-        points are drawn where the current residual is large."""
-        c = self.config
+    def _tell(self, event: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, event)(self, *args)
+
+    def resample(self, adaptive: bool = True) -> list[TermPoints]:
+        """New collocation points (returned; the caller stores them in ``data``); with
+        ``sampling.adaptive="rad"`` (and a model to rate) the interior points are drawn where the
+        current residual is large."""
+        c = self.sampling
         interior = None
-        if adaptive and c.sampling == "rad":
+        if adaptive and c.adaptive == "rad":
             from pinnkan.training.adaptive import rad_interior
 
             interior = rad_interior(self.compiled, self.model, self.engine, self.sampler, c.n_interior,
@@ -113,24 +106,28 @@ class Trainer:
         return sample_points(self.compiled, self.sampler, c.n_interior, c.n_boundary, self.dtype, self.device,
                              interior=interior, equations_on_boundary=c.equations_on_boundary)
 
+    @property
+    def grid(self) -> int:
+        """The grid of the current level."""
+        return self.schedule.levels[min(self.level, len(self.schedule.levels) - 1)]
+
     def rebalance(self) -> None:
         """Update the condition weights by learning-rate annealing (``balance="grad"``)."""
-        if self.config.balance != "grad" or self.stopped:
+        if self.schedule.balance != "grad" or self.stopped:
             return
         from pinnkan.training.adaptive import balance_weights
 
-        self.config.weights = balance_weights(self.compiled, self.model, self.engine, self.data, self.config.weights)
-        self.history.weights.append({"step": self.step, **self.config.weights})
+        self.weights = balance_weights(self.compiled, self.model, self.engine, self.data, self.weights)
+        self.history.weights.append({"step": self.step, **self.weights})
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
     def out_of_budget(self) -> bool:
-        b = self.config.budget_seconds
-        return b is not None and self.elapsed() >= b
+        return self.budget is not None and self.elapsed() >= self.budget
 
     def loss(self):
-        return total_loss(self.compiled, self.model, self.engine, self.data, self.config.weights)
+        return total_loss(self.compiled, self.model, self.engine, self.data, self.weights)
 
     def errors(self) -> dict[str, float]:
         """Relative L2 error per field on the validation points (fields with an exact solution)."""
@@ -153,6 +150,7 @@ class Trainer:
     def _stop(self, reason: str) -> None:
         self.model.load_state_dict(self._good_state)
         self.history.stopped = reason
+        self._tell("on_stop", reason)
 
     def _log(self, phase: str, loss_value: float, parts: dict) -> None:
         h = self.history
@@ -167,28 +165,26 @@ class Trainer:
         errs = self.errors()
         for k, v in errs.items():
             h.error.setdefault(k, []).append(v)
-        if self._bar is not None:
-            post = {"loss": f"{loss_value:.2e}"}
-            post.update({f"err_{k}": f"{v:.1e}" for k, v in errs.items()})
-            self._bar.set_postfix(post, refresh=False)
+        self._tell("on_log", {"phase": phase, "level": self.level, "grid": self.grid, "step": self.step,
+                              "elapsed_s": h.time[-1], "loss": loss_value, "rel_l2": errs})
 
-    @contextmanager
-    def _progress_bar(self, total: int, desc: str):
-        """A tqdm bar for one phase (when ``config.progress``), held in ``self._bar`` meanwhile."""
-        if self.config.progress:
-            from tqdm.auto import tqdm
+    def _phase(self, name: str, total: int):
+        """Tell the callbacks that phase ``name`` of up to ``total`` steps begins; the returned
+        context manager tells them when it ends."""
+        trainer = self
 
-            self._bar = tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
-        try:
-            yield
-        finally:
-            if self._bar is not None:
-                self._bar.close()
-            self._bar = None
+        class _Phase:
+            def __enter__(self):
+                trainer._tell("on_phase_start", name, total)
+
+            def __exit__(self, *exc):
+                trainer._tell("on_phase_end", name)
+                return False
+
+        return _Phase()
 
     def _advance(self, n: int) -> None:
-        if self._bar is not None:
-            self._bar.update(n)
+        self._tell("on_steps", n)
 
     def refine(self, new_grid: int) -> None:
         """Start the next level: replace the KAN by its exact refinement on ``new_grid``.
@@ -203,19 +199,20 @@ class Trainer:
         self._good_state = copy.deepcopy(self.model.state_dict())
         self.level += 1
         self.history.level_starts.append(self.step)
+        self._tell("on_level", self.level, new_grid)
         loss, parts = self.loss()
         self._log("refine", float(loss.detach()), parts)
-        if self.config.resample_levels or self.config.sampling == "rad":
-            self.data = self._sample()
+        if self.sampling.resample_levels or self.sampling.adaptive == "rad":
+            self.data = self.resample()
 
     def snapshot(self) -> tuple:
         """What a trial start leaves behind: (model, loss weights, collocation points)."""
-        return self.model, dict(self.config.weights), self.data
+        return self.model, dict(self.weights), self.data
 
     def restart(self, model, weights: dict, phase: str) -> None:
         """Continue with ``model`` (a fresh start or a kept snapshot's) and ``weights``."""
         self.model = model
-        self.config.weights = dict(weights)
+        self.weights = dict(weights)
         self._good_state = copy.deepcopy(model.state_dict())
         loss, parts = self.loss()
         self._log(phase, float(loss.detach()), parts)
@@ -230,14 +227,14 @@ class Trainer:
         if steps <= 0 or self.stopped or self.out_of_budget():
             return
         opt = torch.optim.Adam(self.model.parameters(), lr=lr)
-        c = self.config
-        with self._progress_bar(steps, f"adam L{self.level}"):
+        every, log_every = self.sampling.resample_every, self.schedule.log_every
+        with self._phase("adam", steps):
             for i in range(steps):
                 if warmup:
                     for g in opt.param_groups:
                         g["lr"] = lr * min(1.0, (i + 1) / warmup)
-                if c.resample_every and i and i % c.resample_every == 0:
-                    self.data = self._sample()
+                if every and i and i % every == 0:
+                    self.data = self.resample()
                 opt.zero_grad(set_to_none=True)
                 loss, parts = self.loss()
                 value = float(loss.detach())
@@ -245,7 +242,7 @@ class Trainer:
                     self._stop(f"non-finite loss ({value}) at step {self.step} (adam); kept the last finite model")
                     return
                 self._good_state = copy.deepcopy(self.model.state_dict())
-                if i % c.log_every == 0:
+                if i % log_every == 0:
                     self._log("adam", value, parts)
                 loss.backward()
                 opt.step()
@@ -264,10 +261,11 @@ class Trainer:
         """
         if steps <= 0 or self.stopped or self.out_of_budget():
             return 0
-        c = self.config
+        c = self.schedule
         chunk = max(1, min(c.log_every, steps))
+        params = list(self.model.parameters())
         opt = torch.optim.LBFGS(
-            self.model.parameters(), lr=1.0, max_iter=chunk, max_eval=int(chunk * 1.5) + 5,
+            params, lr=1.0, max_iter=chunk, max_eval=int(chunk * 1.5) + 5,
             history_size=c.lbfgs_history, line_search_fn="strong_wolfe",
             tolerance_grad=1e-14, tolerance_change=1e-16,
         )
@@ -280,14 +278,14 @@ class Trainer:
 
         done = 0
         losses = []
-        with self._progress_bar(steps, f"lbfgs L{self.level}"):
+        with self._phase("lbfgs", steps):
             while done < steps and not self.out_of_budget():
                 for g in opt.param_groups:
                     g["max_iter"] = min(chunk, steps - done)
-                before = opt.state[opt._params[0]].get("n_iter", 0)
+                before = opt.state[params[0]].get("n_iter", 0)
                 self._good_state = copy.deepcopy(self.model.state_dict())
                 opt.step(closure)
-                taken = opt.state[opt._params[0]].get("n_iter", 0) - before
+                taken = opt.state[params[0]].get("n_iter", 0) - before
                 loss, parts = self.loss()
                 value = float(loss.detach())
                 if not self._finite(value):
@@ -316,12 +314,12 @@ class Trainer:
             return 0
         check_supported(self.model, self.compiled)
         opt = LevenbergMarquardt()
-        c = self.config
+        c = self.schedule
         losses, taken = [], 0
-        with self._progress_bar(steps, f"lm L{self.level}"):
+        with self._phase("lm", steps):
             for i in range(steps):
                 self._good_state = copy.deepcopy(self.model.state_dict())
-                value, accepted = opt.step(self.model, self.compiled, self.data, c.weights)
+                value, accepted = opt.step(self.model, self.compiled, self.data, self.weights)
                 if not self._finite(value):
                     self._stop(f"non-finite loss ({value}) at step {self.step} (lm); kept the last finite model")
                     return taken

@@ -1,0 +1,23 @@
+"""The named choices and size defaults of pinnkan's options, in one torch-free module.
+
+The command line builds its ``choices`` and help texts from these, and
+:class:`pinnkan.solver.SolveOptions` and the specs of :mod:`pinnkan.training.spec` check
+against them, so the two cannot drift apart.
+"""
+
+MODELS = ("kan", "mlp")
+OPTIMIZERS = ("auto", "lbfgs", "lm")  # the phase after Adam; auto: lm for KANs up to LM_MAX_PARAMS
+SECOND_OPTIMIZERS = ("lbfgs", "lm")
+SAMPLERS = ("sobol", "halton", "uniform")  # quasi-random (scipy.stats.qmc) or pseudo-random
+ADAPTIVE = ("none", "rad")  # interior points as drawn, or redrawn where the residual is large
+BALANCE = ("none", "grad")  # fixed loss weights, or learning-rate annealing at each level start
+ENGINES = ("auto", "jet", "autograd")  # input-derivative engines (pinnkan.derivatives.engines)
+SPLINE_BASES = ("bspline", "relu")  # the basis a KAN's spline coefficients are trained in
+DTYPES = ("float64", "float32")
+ACTIVATIONS = ("tanh", "sin", "silu", "gelu")  # MLP activations
+
+LM_MAX_PARAMS = 3000  # "auto" picks Levenberg-Marquardt for KANs up to this size
+# KAN default: multilevel on these grids (chosen by measurement, docs/benchmarks.md); d > 3 as 3
+DEFAULT_LEVELS = {1: (5, 10, 20, 40), 2: (5, 10, 20, 40), 3: (4, 8, 16)}
+VALIDATION_POINTS = 2000  # points of the error history during training
+SEED_MAX = 2**32 - 1  # seeds are 0 .. SEED_MAX (numpy's and torch's seed range in common)

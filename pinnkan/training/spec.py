@@ -1,0 +1,106 @@
+"""What a training run does, as two frozen specs that check their own values.
+
+- :class:`SamplingSpec`: how collocation points are drawn and redrawn;
+- :class:`ScheduleSpec`: the optimizers, their steps, the levels, the budget, loss balancing and
+  logging.
+
+:class:`pinnkan.solver.SolveOptions` (the flat surface of ``pk.solve`` and the command line)
+fills in the defaults and builds both; :class:`~pinnkan.training.trainer.Trainer` and
+:func:`~pinnkan.training.schedule.run_schedule` read only these. Their mutable counterparts
+(the loss weights in force, the deadline of the current level) are trainer state.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from pinnkan.choices import ADAPTIVE, BALANCE, SAMPLERS, SECOND_OPTIMIZERS, SEED_MAX
+from pinnkan.errors import OptionError
+
+
+def _at_least(spec, names, low: int) -> None:
+    for name in names:
+        value = getattr(spec, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise OptionError(f"Option {name} must be an integer >= {low}, got {value!r}.")
+
+
+def _choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise OptionError(f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
+
+
+@dataclass(frozen=True)
+class SamplingSpec:
+    """Collocation points: ``n_interior`` inside the domain shared by the equations,
+    ``n_boundary`` per condition (pairs for periodic ones), drawn by ``method`` from ``seed``;
+    redrawn every ``resample_every`` Adam steps (0: never) and after each refinement with
+    ``resample_levels``; ``adaptive="rad"`` redraws the interior where the residual is large."""
+
+    n_interior: int
+    n_boundary: int
+    method: str = "sobol"
+    seed: int = 0
+    adaptive: str = "none"
+    resample_every: int = 0
+    resample_levels: bool = False
+    equations_on_boundary: bool = False
+
+    def __post_init__(self):
+        _choice("sampler", self.method, SAMPLERS)
+        _choice("adaptive sampling", self.adaptive, ADAPTIVE)
+        _at_least(self, ("n_interior", "n_boundary"), 1)
+        _at_least(self, ("resample_every",), 0)
+        _at_least(self, ("seed",), 0)
+        if self.seed > SEED_MAX:
+            raise OptionError(f"Option seed must be between 0 and {SEED_MAX}, got {self.seed}.")
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """The training schedule: Adam (``adam_steps`` at ``adam_lr``), then ``optimizer`` (``lm``
+    for ``lm_steps`` or ``lbfgs`` for ``lbfgs_steps`` iterations) shared out over ``levels``
+    (the grids of a multilevel KAN in turn; one entry for a single level). ``starts`` trial starts
+    of ``start_steps`` second-phase iterations each on the first grid; ``budget_seconds`` of wall
+    clock in all (level i ends at the fraction (i + 1) / len(levels)); a level ends early when its
+    loss fell by less than ``plateau_tol`` over ``plateau_window`` logged iterations;
+    ``balance="grad"`` updates the condition weights at each level start, starting from
+    ``weights`` ({term label: weight}, the others at their problem-file weights)."""
+
+    levels: tuple[int, ...]
+    optimizer: str = "lbfgs"
+    adam_steps: int = 500
+    adam_lr: float = 1e-3
+    lbfgs_steps: int = 2000
+    lbfgs_history: int = 50
+    lm_steps: int = 800
+    starts: int = 1
+    start_steps: int = 50
+    budget_seconds: float | None = None
+    balance: str = "none"
+    weights: dict = field(default_factory=dict)
+    plateau_window: int = 10
+    plateau_tol: float = 0.02
+    log_every: int = 50
+    progress: bool = False
+
+    def __post_init__(self):
+        _choice("optimizer", self.optimizer, SECOND_OPTIMIZERS)
+        _choice("loss balancing", self.balance, BALANCE)
+        _at_least(self, ("adam_steps", "lbfgs_steps", "lm_steps"), 0)
+        _at_least(self, ("starts", "start_steps", "log_every", "lbfgs_history", "plateau_window"), 1)
+        if not self.levels:
+            raise OptionError("A schedule needs at least one level (grid).")
+        if not (isinstance(self.adam_lr, (int, float)) and self.adam_lr > 0 and math.isfinite(self.adam_lr)):
+            raise OptionError(f"Option adam_lr must be a positive finite number, got {self.adam_lr}.")
+        if self.budget_seconds is not None and not (self.budget_seconds > 0 and math.isfinite(self.budget_seconds)):
+            raise OptionError(f"Option budget_seconds must be a positive finite number, got {self.budget_seconds}.")
+        for label, w in self.weights.items():
+            if not (isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 and math.isfinite(w)):
+                raise OptionError(f"The loss weight of {label!r} must be a finite number >= 0, got {w!r}.")
+
+    @property
+    def second_steps(self) -> int:
+        """The iterations of the second phase, over all levels."""
+        return self.lm_steps if self.optimizer == "lm" else self.lbfgs_steps
