@@ -1,7 +1,10 @@
 """Command line: ``pinnkan solve PROBLEM.py`` and ``pinnkan compare PROBLEM.py``.
 
 User errors print one paragraph (``pinnkan: error: ...``) and exit with status 2, before any
-training; a run stopped by a non-finite loss writes its outputs and exits with status 3.
+training; a run stopped by a non-finite loss writes its outputs and exits with status 3; Ctrl-C
+(SIGINT) or SIGTERM during training stops it at the next step, writes every output from the model
+of that step and exits with status 130 (143); ``--resume RUN_DIR`` goes on from the checkpoint
+written at the end of each level.
 """
 
 from __future__ import annotations
@@ -146,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
                    help="multilevel KAN: fresh collocation points after each refinement")
     s.add_argument("--resolution", type=_bounded(1), metavar="R", help="export mesh resolution")
     s.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    s.add_argument("--resume", metavar="RUN_DIR",
+                   help="go on with the run in RUN_DIR (its checkpoint.pt, written at the end of each level) "
+                        "with its own options, writing into RUN_DIR; the other training flags are ignored")
     s.add_argument("--mesh", metavar="FILE", help="also write the solution on this mesh (any meshio format) "
                    "to <out>/on_mesh.vtu (a time series on_mesh.pvd for a time-dependent problem)")
     c = sub.add_parser("compare", help="KAN-PINN against MLP-PINN on the same points and budget")
@@ -221,27 +227,100 @@ def _with_hidden(problem, options: dict, hidden) -> dict:
     return options
 
 
+class _Interrupts:
+    """While training runs, SIGINT and SIGTERM ask the trainer to stop at the next step (a
+    second Ctrl-C ends at once); before training starts they end the command as usual."""
+
+    SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
+
+    def __init__(self):
+        from pinnkan.training.callbacks import Callback
+
+        outer = self
+
+        class Watch(Callback):
+            def on_phase_start(self, trainer, name, total):
+                outer.trainer = trainer
+
+        self.callback, self.trainer, self.previous, self.received = Watch(), None, {}, None
+
+    def _handle(self, signum, frame):
+        import signal
+
+        name = signal.Signals(signum).name
+        if self.trainer is None or self.received is not None:
+            raise KeyboardInterrupt
+        self.received = name
+        self.trainer.interrupt(name)
+        print(f"pinnkan: {name}: stopping at the next step and writing the outputs "
+              "(press Ctrl-C again to end at once)", file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        import signal
+
+        for name in self.SIGNALS:
+            try:
+                self.previous[name] = signal.signal(getattr(signal, name), self._handle)
+            except ValueError:  # not the main thread: leave the handlers alone
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for name, handler in self.previous.items():
+            signal.signal(getattr(signal, name), handler)
+        return False
+
+    @property
+    def status(self) -> int:
+        return self.SIGNALS.get(self.received, 0)
+
+
+def _resumed_options(args, problem) -> tuple[str, dict, dict]:
+    """(model, options, checkpoint) of the run in --resume RUN_DIR, checked against ``problem``."""
+    from pinnkan.output.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(args.resume)
+    if ckpt["problem"] != problem.name:
+        raise OptionError(f"The run in {args.resume} solved problem {ckpt['problem']!r}, not {problem.name!r} of "
+                          f"{args.problem}; give the problem file that run was made from.")
+    options = dict(ckpt["options"])
+    model = options.pop("model")
+    options["device"] = args.device
+    options["progress"] = False
+    return model, options, ckpt
+
+
 def run_solve(args) -> int:
     from pinnkan.problem.loading import load_problem
     from pinnkan.solver import resolve_device, solve
 
     resolve_device(args.device)
     problem = load_problem(args.problem)
-    options = _with_hidden(problem, _options(args), args.width)
-    if args.levels:
+    ckpt, model = None, args.model
+    if args.resume:
+        model, options, ckpt = _resumed_options(args, problem)
+        args.out = args.out or args.resume
+    else:
+        options = _with_hidden(problem, _options(args), args.width)
+    if args.levels and not args.resume:
         options["levels"] = args.levels
-    if args.resample_levels:
+    if args.resample_levels and not args.resume:
         options["resample_levels"] = True
-    if args.budget_seconds is not None:
+    if args.budget_seconds is not None and not args.resume:
         options["budget_seconds"] = args.budget_seconds
     if args.mesh:
         from pinnkan.output.on_mesh import check_mesh_for
 
         check_mesh_for(problem, args.mesh)  # a missing, unusable or mismatched mesh: error before training
-    out = Path(args.out or f"runs/{problem.name}-{args.model}")
+    out = Path(args.out or f"runs/{problem.name}-{model}")
+    interrupts = _Interrupts()
     # the folder is made (and proved writable) once every check has passed, before training
-    result = solve(problem, model=args.model, before_training=lambda: _prepare_out(out),
-                   callbacks=_callbacks(args, out), **options)
+    with interrupts:
+        result = solve(problem, model=model, before_training=lambda: _prepare_out(out),
+                       callbacks=[*_callbacks(args, out), interrupts.callback], resume=ckpt,
+                       checkpoint=out / "checkpoint.pt", **options)
     paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
     if args.mesh:
         from pinnkan.output.on_mesh import export_on_mesh
@@ -250,9 +329,14 @@ def run_solve(args) -> int:
     print(result.summary())
     files = sorted({Path(p).name for p in paths.values()})
     print(f"outputs: {out}/ ({', '.join(files)})")
+    if interrupts.status:
+        print(f"pinnkan: interrupted by {interrupts.received}; the outputs hold the model of step "
+              f"{result.metrics['steps']}. Go on with: pinnkan solve {args.problem} --resume {out}", file=sys.stderr)
+        return interrupts.status
     if result.metrics.get("stopped"):
         print(f"pinnkan: training stopped early: {result.metrics['stopped']}", file=sys.stderr)
         return 3
+    (out / "checkpoint.pt").unlink(missing_ok=True)  # the run is complete: nothing to go on from
     return 0
 
 

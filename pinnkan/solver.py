@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from pinnkan.problem.checks import check_conflicting_conditions, check_piecewise_coverage
 from pinnkan.problem.compile import compile_problem, parameters_of, where
 from pinnkan.derivatives.engines import get_engine
 from pinnkan.errors import OptionError, ProblemError
@@ -158,6 +159,8 @@ def _checked(problem, model: str, options: dict):
         raise OptionError(f"Unknown option(s) {', '.join(sorted(unknown))} for solve().")
     o = SolveOptions(model=model, **options).complete(problem.domain.dim, len(problem.fields))
     compiled = compile_problem(problem)
+    check_conflicting_conditions(problem)
+    check_piecewise_coverage(problem)
     labels = {t.label for t in compiled.terms}
     bad = set(o.weights) - labels
     if bad:
@@ -195,7 +198,7 @@ def describe(net) -> str:
 
 
 def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=None, net=None,
-          **options) -> Result:
+          resume: dict | None = None, checkpoint=None, **options) -> Result:
     """Train a physics-informed network on ``problem`` and return a :class:`Result`.
 
     ``options`` are the fields of :class:`SolveOptions` (``widths``, ``grid``, ``adam_steps``,
@@ -206,6 +209,9 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
     progress (default: a progress bar when ``progress``). ``net``: your own torch module, mapping
     points (N, d) to fields (N, n_fields), trained instead of the network the options describe
     (the schedule of ``model`` is kept; multilevel refinement only for a network with ``refine``).
+    ``resume``: a checkpoint (:func:`pinnkan.output.checkpoint.read_checkpoint`) of a run with
+    these options, to go on from the end of its last completed level; ``checkpoint``: a path
+    where such a checkpoint is written at the end of each level.
     """
     o, compiled = _checked(problem, model, options)
     device = resolve_device(o.device)
@@ -214,7 +220,12 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
 
     torch.manual_seed(o.seed)
     sampler = CollocationSampler(problem.domain, method=o.sampler, seed=o.seed)
-    if net is None:
+    if resume is not None:
+        if net is not None:
+            raise OptionError("resume= rebuilds the network of the checkpoint; it cannot be used with net=.")
+        net = build_network({**o.network(), "grid": int(resume["state"]["grid"])}, problem.domain.bounds, dtype,
+                            device)
+    elif net is None:
         net = build_model(o, problem.domain.bounds, dtype, device)
     else:
         net = _users_network(net, o, problem, dtype, device)
@@ -232,7 +243,13 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
     sampling, schedule = o.specs()
     if callbacks is None:
         callbacks = [ProgressBar()] if o.progress else []
+    if checkpoint is not None:
+        from pinnkan.output.checkpoint import Checkpointer
+
+        callbacks = [*callbacks, Checkpointer(checkpoint, o, problem.name)]
     trainer = Trainer(compiled, net, engine, sampler, schedule, sampling, validation, callbacks)  # samples, checks data
+    if resume is not None:
+        trainer.restore(resume["state"])
 
     def new_start(k: int):
         """Start k's network: its own seed, drawn from (seed, k); the global torch RNG is left as is."""
@@ -245,8 +262,8 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
     if before_training is not None:
         before_training()
     t0 = time.perf_counter()
-    run_schedule(trainer, new_start)
-    wall = time.perf_counter() - t0
+    run_schedule(trainer, new_start, None if resume is None else {"level": resume["level"], "used": resume["used"]})
+    wall = time.perf_counter() - t0 + (float(resume["state"]["elapsed_s"]) if resume is not None else 0.0)
 
     eval_points = torch.as_tensor(problem.domain.evaluation_points(o.n_eval), dtype=dtype, device=device)
     metrics = evaluate(compiled, trainer.model, engine, eval_points)
@@ -262,6 +279,7 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
         "device": str(device),
         "dtype": o.dtype,
         "stopped": trainer.history.stopped,
+        "interrupted": trainer.history.interrupted,
         "peak_rss_mib": peak_rss_mib(),
     })
     if device.type == "cuda":

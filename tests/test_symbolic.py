@@ -77,6 +77,17 @@ def test_piecewise_conditions_are_exact_and_first_match_wins():
     assert g(env).tolist() == [-(0.5 - 1e-12), 0.5, -0.2, -0.9]
 
 
+def test_piecewise_without_default_piece_is_nan_where_no_piece_holds():
+    """No (value, True) piece: nan where no condition holds (as in sympy), never the last piece."""
+    env = {"x": torch.tensor([0.1, 0.5, 0.6, 0.75, 0.9], dtype=torch.float64)}
+    expr = sp.Piecewise((1, x < 0.5), (x**2, x > 0.7))
+    got = compile_expression(expr, {"x"})(env).numpy()
+    ref = np.array([float(expr.subs(x, v)) for v in env["x"].tolist()])
+    np.testing.assert_array_equal(np.isnan(got), [False, True, True, False, False])
+    np.testing.assert_array_equal(np.isnan(ref), np.isnan(got))
+    np.testing.assert_allclose(got[~np.isnan(got)], [1.0, 0.75**2, 0.9**2], rtol=0, atol=1e-15)
+
+
 @pytest.mark.parametrize("const, value", [
     (sp.pi, np.pi), (sp.E, np.e), (sp.Rational(3, 4), 0.75), (sp.Integer(-2), -2.0),
     (sp.Float(1.5), 1.5), (sp.sqrt(2), np.sqrt(2)), (sp.exp(2), np.exp(2)),

@@ -112,6 +112,8 @@ class Result:
             parts.append(f"{k}={v:.6g}" + (f" (rel error {err:.1e})" if err is not None else ""))
         if m.get("stopped"):
             parts.append(f"STOPPED: {m['stopped']}")
+        if m.get("interrupted"):
+            parts.append(f"INTERRUPTED ({m['interrupted']}): the model of the last step taken")
         return "  ".join(p for p in parts if p)
 
     def save(self, out_dir, plots: bool = True, resolution: int | None = None) -> dict[str, Path]:

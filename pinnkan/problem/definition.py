@@ -19,9 +19,12 @@ is the job of :mod:`pinnkan.problem.compile`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, Sequence
 
+import numpy as np
 import sympy as sp
 
 from pinnkan.errors import ProblemError
@@ -34,6 +37,42 @@ def _as_field(f: Any, what: str) -> sp.Expr:
             f"u = sp.Function('u')(x, y); got {f!r}."
         )
     return f
+
+
+def _shown(value) -> str:
+    """A short description of a wrong value for an error message."""
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, (sp.Rel, sp.logic.boolalg.Boolean)):
+        return f"the relation {value}"
+    return f"{value!r} (a {type(value).__name__})"
+
+
+def _as_value(value, what: str) -> sp.Expr:
+    """``value`` (a real number or a sympy expression) as a sympy expression, else ProblemError.
+
+    ``what`` names the value in the message, e.g. "Dirichlet(u(x, y), value): the value".
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, sp.Expr):
+        return value
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return sp.sympify(value)
+    hint = " (sympy parses text with its own symbols, not the problem's)" if isinstance(value, str) else ""
+    raise ProblemError(
+        f"{what} is {_shown(value)}, which is neither a number nor a sympy expression{hint}; give a "
+        "number such as 0 or an expression of the coordinates such as sp.sin(sp.pi * x)."
+    )
+
+
+def _as_weight(weight, what: str) -> float:
+    """``weight`` as a finite float >= 0, else ProblemError naming ``what``."""
+    if isinstance(weight, Real) and not isinstance(weight, bool) and math.isfinite(weight) and weight >= 0:
+        return float(weight)
+    raise ProblemError(f"{what}: the weight is {_shown(weight)}; give a finite number >= 0 such as weight=10.")
 
 
 class Condition:
@@ -50,7 +89,7 @@ class Condition:
     def __init__(self, field, on=None, weight=1.0, label=None):
         self.field = _as_field(field, f"{self.kind}'s field")
         self.on = on
-        self.weight = float(weight)
+        self.weight = _as_weight(weight, f"{self.kind}({self.field}, ...)")
         self.label = label
 
     def describe(self) -> str:
@@ -68,7 +107,7 @@ class Dirichlet(Condition):
 
     def __init__(self, field, value=0, on=None, weight=1.0, label=None):
         super().__init__(field, on=on, weight=weight, label=label)
-        self.value = sp.sympify(value)
+        self.value = _as_value(value, f"Dirichlet({self.field}, value): the value")
 
 
 class Robin(Condition):
@@ -78,7 +117,8 @@ class Robin(Condition):
 
     def __init__(self, field, a, b, g=0, on=None, weight=1.0, label=None):
         super().__init__(field, on=on, weight=weight, label=label)
-        self.a, self.b, self.g = sp.sympify(a), sp.sympify(b), sp.sympify(g)
+        self.a, self.b, self.g = (_as_value(c, f"Robin({self.field}, a, b, g): {name}")
+                                  for name, c in (("a", a), ("b", b), ("g", g)))
         for name, c in (("a", self.a), ("b", self.b)):
             if c.atoms(sp.core.function.AppliedUndef):
                 raise ProblemError(
@@ -97,7 +137,9 @@ class Initial(Condition):
     kind = "Initial"
 
     def __init__(self, expr, value=0, weight=1.0, label=None):
-        fields = [a for a in sp.sympify(expr).atoms(sp.core.function.AppliedUndef)]
+        if not isinstance(expr, sp.Expr):
+            raise ProblemError(f"Initial(...) takes a field u or a time derivative u.diff(t), got {_shown(expr)}.")
+        fields = [a for a in expr.atoms(sp.core.function.AppliedUndef)]
         if isinstance(expr, sp.Derivative):
             base = expr.expr
         else:
@@ -108,7 +150,7 @@ class Initial(Condition):
             )
         super().__init__(fields[0], on=None, weight=weight, label=label)
         self.expr = expr
-        self.value = sp.sympify(value)
+        self.value = _as_value(value, f"Initial({expr}, value): the value")
 
     def describe(self) -> str:
         return self.label or f"Initial({self.expr})"
@@ -167,7 +209,8 @@ class Equation:
     def __init__(self, eq, on, weight=1.0, label=None):
         if isinstance(on, bool) or on is None:
             raise ProblemError(f"Equation(eq, on=...) needs a sympy relation such as x < 0, got {on!r}.")
-        self.eq, self.on, self.weight, self.label = eq, on, float(weight), label
+        self.eq, self.on, self.label = eq, on, label
+        self.weight = _as_weight(weight, f"Equation({eq}, on={on})")
 
     def __repr__(self) -> str:
         return f"Equation({self.eq}, on={self.on})"
@@ -181,7 +224,12 @@ class Interface(Condition):
     kind = "Interface"
 
     def __init__(self, residual, on, weight=1.0, label=None):
-        expr = residual.lhs - residual.rhs if isinstance(residual, sp.Eq) else sp.sympify(residual)
+        if not isinstance(residual, (sp.Eq, sp.Expr)):
+            raise ProblemError(
+                f"Interface(residual, on=...) needs a sympy expression or sp.Eq of the fields, got {_shown(residual)}; "
+                "write e.g. Interface(u1 - u2, on=sp.Eq(x, 0))."
+            )
+        expr = residual.lhs - residual.rhs if isinstance(residual, sp.Eq) else residual
         fields = sorted(expr.atoms(sp.core.function.AppliedUndef), key=str)
         if not fields:
             raise ProblemError(f"Interface({residual}) holds no field; write e.g. Interface(u1 - u2, on=sp.Eq(x, 0)).")
@@ -203,7 +251,7 @@ class Neumann(Condition):
 
     def __init__(self, field, flux=0, on=None, weight=1.0, label=None):
         super().__init__(field, on=on, weight=weight, label=label)
-        self.flux = sp.sympify(flux)
+        self.flux = _as_value(flux, f"Neumann({self.field}, flux): the flux")
 
 
 @dataclass
@@ -257,7 +305,13 @@ class Problem:
             self.equations = [self.equations]
         if isinstance(self.conditions, Condition):
             self.conditions = [self.conditions]
+        if self.conditions is None:
+            self.conditions = []
+        for what, value in (("fields", self.fields), ("equations", self.equations), ("conditions", self.conditions)):
+            if not isinstance(value, (list, tuple)):
+                raise ProblemError(f"Problem({what}=...) must be a list, got {_shown(value)}.")
         self.fields = [_as_field(f, "each entry of Problem(fields=...)") for f in self.fields]
+        self._check_distinct_fields()
         if self.time is not None:
             self._set_time()
         if self.vectors is not None:
@@ -288,6 +342,94 @@ class Problem:
                 f"Problem(equation_weights=...) has {len(self.equation_weights)} entries for "
                 f"{len(self.equations)} equations; give one weight per equation."
             )
+        if self.equation_weights is not None:
+            self.equation_weights = [_as_weight(w, f"Problem(equation_weights=...) entry {i + 1}")
+                                     for i, w in enumerate(self.equation_weights)]
+        for i, eq in enumerate(self.equations):
+            self._check_equation(eq, i)
+        self._check_exact_values()
+        self._check_derivative_variables()
+
+    def _check_distinct_fields(self):
+        names = [f.func.__name__ for f in self.fields]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ProblemError(
+                f"Problem(fields=...) lists the field {', '.join(twice)} more than once "
+                f"({', '.join(map(str, self.fields))}); each field is one output of the network, so list each "
+                "field once."
+            )
+
+    def _check_equation(self, eq, i: int):
+        """Equation i (0-based) must be sp.Eq, an expression or an :class:`Equation` holding a field.
+
+        A Python or sympy boolean is left to the compiler, which explains the '==' mistake.
+        """
+        what = f"Equation {i + 1} of problem '{self.name}'"
+        inner = eq.eq if isinstance(eq, Equation) else eq
+        if isinstance(inner, bool) or inner is sp.true or inner is sp.false:
+            return
+        if isinstance(inner, Real) or (isinstance(inner, sp.Expr) and inner.is_number):
+            raise ProblemError(
+                f"{what} is the number {inner}, which holds no field, so nothing can satisfy it; write the "
+                "equation with the fields, e.g. sp.Eq(-u.diff(x, 2) - u.diff(y, 2), f). A derivative with "
+                "respect to a symbol the fields do not take (u.diff(z)) is also the number 0."
+            )
+        if isinstance(inner, sp.Rel) and not isinstance(inner, sp.Eq):
+            raise ProblemError(
+                f"{what} is the inequality {inner}; an equation is sp.Eq(lhs, rhs) or an expression meaning "
+                "expression = 0. To enforce it on part of the domain only, use pk.Equation(eq, on=...)."
+            )
+        if not isinstance(inner, (sp.Eq, sp.Expr)):
+            raise ProblemError(
+                f"{what} is {_shown(inner)}, which is not an equation; write sp.Eq(lhs, rhs) or an expression "
+                "meaning expression = 0, built from the fields and coordinates with sympy."
+            )
+        if not inner.atoms(sp.core.function.AppliedUndef):
+            raise ProblemError(
+                f"{what} is {inner}, which holds no field, so the network cannot satisfy it; write the "
+                f"equation with the fields {', '.join(map(str, self.fields))}."
+            )
+
+    def _check_exact_values(self):
+        for key, value in (self.exact or {}).items():
+            if isinstance(value, np.ndarray) and value.ndim == 0:
+                value = value.item()
+            number = isinstance(value, Real) and not isinstance(value, bool)
+            if not (isinstance(value, sp.Expr) or callable(value) or number):
+                raise ProblemError(
+                    f"Problem(exact={{{key}: ...}}) is {_shown(value)}; give a sympy expression of the "
+                    "coordinates (or a Python function of the coordinate arrays returning an array)."
+                )
+
+    def _expressions(self):
+        """(description, sympy expression) for every equation, condition value and exact solution."""
+        for i, eq in enumerate(self.equations):
+            inner = eq.eq if isinstance(eq, Equation) else eq
+            if isinstance(inner, sp.Basic):
+                yield f"Equation {i + 1} of problem '{self.name}'", inner
+        for j, c in enumerate(self.conditions):
+            what = f"Condition {j + 1} ({c.describe()}) of problem '{self.name}'"
+            for name in ("expr", "value", "flux", "a", "b", "g"):
+                if isinstance(getattr(c, name, None), sp.Basic):
+                    yield what, getattr(c, name)
+        for key, value in (self.exact or {}).items():
+            if isinstance(value, sp.Basic):
+                yield f"The exact solution of {key} in problem '{self.name}'", value
+
+    def _check_derivative_variables(self):
+        """Every derivative is taken with respect to a coordinate (sympy makes others 0)."""
+        coords = list(dict.fromkeys(a for f in self.fields for a in f.args))
+        for what, expr in self._expressions():
+            for d in expr.atoms(sp.Derivative):
+                bad = [v for v in d.variables if v not in coords]
+                if bad:
+                    raise ProblemError(
+                        f"{what} differentiates {d.expr} with respect to {bad[0]}, which is not a coordinate "
+                        f"of the problem ({', '.join(map(str, coords))}), so the derivative would silently "
+                        f"be 0; differentiate with respect to a coordinate, or add {bad[0]} to the fields' "
+                        "arguments."
+                    )
 
     def _check_vectors(self):
         if not isinstance(self.vectors, dict):

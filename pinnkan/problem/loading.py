@@ -15,8 +15,8 @@ from pinnkan.problem.definition import Problem
 def load_problem(path) -> Problem:
     """Import the problem file at ``path`` and return its ``problem`` (a :class:`Problem`).
 
-    Any failure (missing file, syntax error, exception while importing, no or wrong
-    ``problem``) raises :class:`ProblemError` with one paragraph naming the file.
+    Any failure (missing file, syntax error, exception or ``sys.exit`` while importing, no or
+    wrong ``problem``) raises :class:`ProblemError` with one paragraph naming the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -35,6 +35,8 @@ def load_problem(path) -> Problem:
         raise ProblemError(
             f"Problem file {path} has a syntax error at line {exc.lineno}: {exc.msg}. Fix the file and run again."
         ) from None
+    except SystemExit as exc:  # sys.exit(), exit() or raise SystemExit would end pinnkan with nothing done
+        raise ProblemError(_exit_message(exc, path)) from None
     except Exception as exc:  # noqa: BLE001 - any error in user code becomes one clear message
         line = _user_line(exc, path)
         raise ProblemError(
@@ -61,3 +63,12 @@ def _user_line(exc: BaseException, path: Path) -> str:
         if Path(frame.filename).resolve() == path.resolve():
             return f" at line {frame.lineno}"
     return ""
+
+
+def _exit_message(exc: SystemExit, path: Path) -> str:
+    code = "" if exc.code is None else repr(exc.code)
+    return (
+        f"Problem file {path} called sys.exit({code}) (or raised SystemExit){_user_line(exc, path)} while "
+        "pinnkan was loading it, which would end pinnkan with nothing solved; a problem file must only "
+        "define `problem = pk.Problem(...)`: remove the call, or put it under `if __name__ == '__main__':`."
+    )

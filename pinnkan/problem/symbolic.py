@@ -191,15 +191,20 @@ def _fold(args, op, convert):
 
 
 def _piecewise(expr, what: str, tol: float):
-    """Piecewise((e1, c1), (e2, c2), ...): the first piece whose condition holds, by torch.where."""
+    """Piecewise((e1, c1), (e2, c2), ...): the first piece whose condition holds, by torch.where.
+
+    Where no condition holds the value is nan, as in sympy (a Piecewise whose last condition is
+    True, its default piece, has a value everywhere).
+    """
     pieces = [(_compile(e, what, tol), _compile(c, what, tol)) for e, c in expr.args]
+    has_default = expr.args[-1].cond is sp.true
 
     def piecewise(env):
-        out = None
+        out = None if has_default else _as_tensor(float("nan"), env)
         for value, cond in reversed(pieces):
             v = _tensorize(value(env), env)
             if out is None:
-                out = v  # the last piece applies where no condition holds (usually True)
+                out = v  # the default piece
             else:
                 out = torch.where(_tensorize_bool(cond(env), env), v, out)
         return out

@@ -10,6 +10,8 @@ you need); each receives the trainer first:
   ``level``, ``grid``, ``step``, ``elapsed_s``, ``loss`` and ``rel_l2`` ({field: error on the
   validation points}, empty without an exact solution);
 - ``on_level(trainer, level, grid)``: the model was refined onto ``grid`` (level index ``level``);
+- ``on_level_end(trainer, level, used)``: level ``level`` ended normally (``used``: second-phase
+  iterations so far); ``trainer.state()`` is then a checkpoint to go on from;
 - ``on_stop(trainer, reason)``: training stopped early (non-finite loss), the last good model kept.
 
 :class:`ProgressBar` (a terminal) and :class:`ProgressLog` (a log file or a batch job's stderr,
@@ -41,6 +43,9 @@ class Callback:
         pass
 
     def on_level(self, trainer, level: int, grid: int) -> None:
+        pass
+
+    def on_level_end(self, trainer, level: int, used: int) -> None:
         pass
 
     def on_stop(self, trainer, reason: str) -> None:

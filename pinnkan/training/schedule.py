@@ -12,7 +12,7 @@ def split(total: int, parts: int) -> list[int]:
     return [q + (i < r) for i in range(parts)]
 
 
-def run_schedule(trainer: Trainer, new_start=None) -> None:
+def run_schedule(trainer: Trainer, new_start=None, resume: dict | None = None) -> None:
     """Adam, then the second-phase optimizer (L-BFGS or Levenberg-Marquardt), as
     ``trainer.schedule`` (a :class:`~pinnkan.training.spec.ScheduleSpec`) says.
 
@@ -26,6 +26,11 @@ def run_schedule(trainer: Trainer, new_start=None) -> None:
     ``adaptive="rad"`` redraws the interior points where the residual is large.
     With ``starts`` > 1 the first level begins with that many trial starts (see
     :func:`first_level`); ``new_start(k)`` builds the network of start k.
+
+    At the end of each level the callbacks hear ``on_level_end(trainer, level, used)`` (``used``:
+    second-phase iterations so far), where a checkpoint can be written. ``resume``
+    ({"level": i, "used": n}, the trainer already restored to the end of level i) goes on with
+    level i + 1, as the run that wrote the checkpoint would have.
     """
     o = trainer.schedule
     levels = o.levels
@@ -33,9 +38,12 @@ def run_schedule(trainer: Trainer, new_start=None) -> None:
     total = o.second_steps
     phase = trainer.lm if o.optimizer == "lm" else trainer.lbfgs
     budget = o.budget_seconds
-    used = 0
+    used = 0 if resume is None else int(resume["used"])
+    done = -1 if resume is None else int(resume["level"])
     for i, g in enumerate(levels):
-        if trainer.stopped:
+        if i <= done:
+            continue
+        if trainer.stopped or trainer.history.interrupted:
             break
         if i > 0:
             trainer.refine(g)
@@ -46,9 +54,11 @@ def run_schedule(trainer: Trainer, new_start=None) -> None:
         window = (3 * o.plateau_window if o.optimizer == "lm" else 6) if last else None
         if i == 0:
             used += first_level(trainer, phase, share, window, new_start)
-            continue
-        trainer.rebalance()
-        used += phase(share, stop_on_plateau=True, window=window)
+        else:
+            trainer.rebalance()
+            used += phase(share, stop_on_plateau=True, window=window)
+        if not (trainer.stopped or trainer.history.interrupted):
+            trainer.tell("on_level_end", i, used)
     trainer.budget = budget
 
 

@@ -16,6 +16,7 @@ anything a user adds.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class History:
     level: list[int] = field(default_factory=list)
     level_starts: list[int] = field(default_factory=list)
     stopped: str | None = None
+    interrupted: str | None = None  # the signal that ended training early (SIGINT, SIGTERM)
     weights: list[dict] = field(default_factory=list)  # {"step": s, **weights} at each balance update
     rss_mib: list[float] = field(default_factory=list)  # resident memory at each logged step
     starts: list[dict] = field(default_factory=list)  # {"start", "step", "loss"} per trial start; see schedule
@@ -88,7 +90,7 @@ class Trainer:
         self._good_state = copy.deepcopy(model.state_dict())
 
     # ------------------------------------------------------------------ helpers
-    def _tell(self, event: str, *args) -> None:
+    def tell(self, event: str, *args) -> None:
         for cb in self.callbacks:
             getattr(cb, event)(self, *args)
 
@@ -124,7 +126,43 @@ class Trainer:
         return time.perf_counter() - self.start
 
     def out_of_budget(self) -> bool:
-        return self.budget is not None and self.elapsed() >= self.budget
+        """True once the current level's time is spent, or an interrupt asked training to end
+        (every phase checks this between steps)."""
+        return self.history.interrupted is not None or (self.budget is not None and self.elapsed() >= self.budget)
+
+    def interrupt(self, reason: str) -> None:
+        """Ask training to end at the next step (safe to call from a signal handler): the model
+        of that step is kept and ``history.interrupted`` says why."""
+        if self.history.interrupted is None:
+            self.history.interrupted = reason
+
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict:
+        """Everything training needs to go on from here, as tensors and plain data: the model's
+        state dict and grid, the loss weights, the collocation points, the history, the step and
+        level, the elapsed time and the random states (sampler and torch)."""
+        return {"model": copy.deepcopy(self.model.state_dict()), "grid": self.grid, "level": self.level,
+                "step": self.step, "elapsed_s": self.elapsed(), "weights": dict(self.weights),
+                "data": [{"points": tp.points.cpu(), "normals": None if tp.normals is None else tp.normals.cpu(),
+                          "observed": None if tp.observed is None else tp.observed.cpu()} for tp in self.data],
+                "history": self.history.as_dict(), "sampler_rng": json.dumps(self.sampler.rng.bit_generator.state),
+                "torch_rng": torch.get_rng_state()}
+
+    def restore(self, state: dict) -> None:
+        """Go on from ``state`` (of :meth:`state`); the model must already be the network of
+        ``state["grid"]``."""
+        self.model.load_state_dict(state["model"])
+        self._good_state = copy.deepcopy(self.model.state_dict())
+        self.level, self.step = int(state["level"]), int(state["step"])
+        self.start = time.perf_counter() - float(state["elapsed_s"])
+        self.weights = dict(state["weights"])
+        on = lambda t: None if t is None else t.to(dtype=self.dtype, device=self.device)
+        self.data = [TermPoints(tp.term, on(d["points"]), on(d["normals"]), on(d["observed"]))
+                     for tp, d in zip(self.data, state["data"])]
+        self.history = History(**copy.deepcopy(state["history"]))
+        self.history.interrupted = None
+        self.sampler.rng.bit_generator.state = json.loads(state["sampler_rng"])
+        torch.set_rng_state(state["torch_rng"])
 
     def loss(self):
         return total_loss(self.compiled, self.model, self.engine, self.data, self.weights)
@@ -150,7 +188,7 @@ class Trainer:
     def _stop(self, reason: str) -> None:
         self.model.load_state_dict(self._good_state)
         self.history.stopped = reason
-        self._tell("on_stop", reason)
+        self.tell("on_stop", reason)
 
     def _log(self, phase: str, loss_value: float, parts: dict) -> None:
         h = self.history
@@ -165,7 +203,7 @@ class Trainer:
         errs = self.errors()
         for k, v in errs.items():
             h.error.setdefault(k, []).append(v)
-        self._tell("on_log", {"phase": phase, "level": self.level, "grid": self.grid, "step": self.step,
+        self.tell("on_log", {"phase": phase, "level": self.level, "grid": self.grid, "step": self.step,
                               "elapsed_s": h.time[-1], "loss": loss_value, "rel_l2": errs})
 
     def _phase(self, name: str, total: int):
@@ -175,16 +213,16 @@ class Trainer:
 
         class _Phase:
             def __enter__(self):
-                trainer._tell("on_phase_start", name, total)
+                trainer.tell("on_phase_start", name, total)
 
             def __exit__(self, *exc):
-                trainer._tell("on_phase_end", name)
+                trainer.tell("on_phase_end", name)
                 return False
 
         return _Phase()
 
     def _advance(self, n: int) -> None:
-        self._tell("on_steps", n)
+        self.tell("on_steps", n)
 
     def refine(self, new_grid: int) -> None:
         """Start the next level: replace the KAN by its exact refinement on ``new_grid``.
@@ -199,7 +237,7 @@ class Trainer:
         self._good_state = copy.deepcopy(self.model.state_dict())
         self.level += 1
         self.history.level_starts.append(self.step)
-        self._tell("on_level", self.level, new_grid)
+        self.tell("on_level", self.level, new_grid)
         loss, parts = self.loss()
         self._log("refine", float(loss.detach()), parts)
         if self.sampling.resample_levels or self.sampling.adaptive == "rad":
