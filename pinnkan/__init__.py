@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 
 _WHERE = {  # public name -> module that defines it
     **dict.fromkeys(["OptionError", "PinnkanError", "ProblemError"], "pinnkan.errors"),
-    **dict.fromkeys(["Box", "Disk", "Domain", "Interval", "MeshDomain", "Polygon", "Rectangle"], "pinnkan.geometry"),
+    **dict.fromkeys(["Ball", "Box", "Disk", "Domain", "Ellipse", "Interval", "MeshDomain", "Polygon",
+                     "Rectangle"], "pinnkan.geometry"),
     "SpaceTime": "pinnkan.geometry.spacetime",
     "load_problem": "pinnkan.problem.loading",
     **dict.fromkeys(["Condition", "Data", "Dirichlet", "Equation", "Initial", "Interface", "Neumann", "Periodic",

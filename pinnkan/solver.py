@@ -288,6 +288,8 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
         metrics["levels"] = level_summary(trainer.history, o.levels)
     if trainer.history.starts:
         metrics["starts"] = trainer.history.starts
+    if trainer.history.best is not None:
+        metrics["best"] = trainer.history.best
     if compiled.parameters:
         learned = {k: float(v.detach()) for k, v in parameters_of(trainer.model).items()}
         metrics["parameters"] = learned

@@ -206,3 +206,31 @@ def test_metrics_record_the_options_as_plain_data(tmp_path):
     paths = result.save(tmp_path, plots=False)
     saved = json.loads(Path(paths["metrics"]).read_text())
     assert saved["options"] == json.loads(json.dumps(asdict(result.options)))
+
+
+def test_the_model_of_lowest_validation_error_in_the_last_level_is_kept():
+    from pinnkan.choices import VALIDATION_POINTS
+
+    problem = _poisson1d()
+    result = pk.solve(problem, levels=[3, 6], adam_steps=30, lm_steps=40, n_interior=16, log_every=10)
+    h = result.history
+    last = [j for j, lv in enumerate(h.level) if lv == 1]
+    errors = [h.error["u"][j] for j in last]
+    best = result.metrics["best"]
+    assert best["by"] == "validation error" and best["step"] == h.step[last[errors.index(min(errors))]]
+    assert best["score"] == min(errors)
+    v = torch.as_tensor(problem.domain.evaluation_points(VALIDATION_POINTS))
+    with torch.no_grad():
+        pred = result.model(v)[:, 0]
+    exact = torch.sin(torch.pi * v[:, 0])
+    assert float(torch.linalg.norm(pred - exact) / torch.linalg.norm(exact)) == pytest.approx(min(errors), rel=1e-12)
+
+
+def test_without_an_exact_solution_the_held_out_residual_chooses():
+    x = sp.symbols("x")
+    u = sp.Function("u")(x)
+    problem = pk.Problem(name="p2", domain=pk.Interval(0, 1), fields=[u],
+                         equations=[sp.Eq(-u.diff(x, 2), 1)], conditions=[pk.Dirichlet(u, 0)])
+    result = pk.solve(problem, grid=5, adam_steps=20, lm_steps=10, n_interior=16, log_every=10)
+    assert result.metrics["best"]["by"] == "validation residual"
+    assert result.metrics["best"]["step"] in result.history.step

@@ -205,12 +205,22 @@ def test_disk_mesh():
 
 @pytest.mark.parametrize("domain", SHAPES, ids=repr)
 def test_evaluation_points(domain):
+    """Exactly n scrambled Sobol points (fixed seed) inside; their mean of |x - c|^2 is the
+    domain's to 2% (c the centre of the bounding box)."""
     p = domain.evaluation_points(2000)
-    assert p.ndim == 2 and p.shape[1] == domain.dim and 1000 <= len(p) <= 4000
+    assert p.shape == (2000, domain.dim) and p.dtype == np.float64
     np.testing.assert_array_equal(p, domain.evaluation_points(2000))
-    assert domain.contains(p).all()
-    assert domain.on_boundary(p).any() and not domain.on_boundary(p).all()
+    assert domain.contains(p, tol=0.0).all()
+    assert not domain.on_boundary(p).any()  # interior points, not a grid through the faces
     assert len(np.unique(p, axis=0)) == len(p)
+    lo, hi = domain.bounds
+    c = 0.5 * (lo + hi)
+    if isinstance(domain, Disk):
+        exact = domain.radius**2 / 2  # mean of r^2 over a disk
+    else:
+        exact = float(np.sum((hi - lo) ** 2) / 12)  # mean of |x - c|^2 over a box
+    assert abs(np.mean(np.sum((p - c) ** 2, axis=1)) / exact - 1) < 0.02
+    assert len(domain.evaluation_points(7)) == 7 and len(domain.evaluation_points(0)) == 0
 
 
 def test_repr():
@@ -229,7 +239,9 @@ def test_repr():
     (lambda: Rectangle((0, 2), (1, 1)), ["Rectangle", "coordinate 1"]),
     (lambda: Rectangle((0, float("nan")), (1, 1)), ["Rectangle", "nan"]),
     (lambda: Rectangle(0, 1), ["Rectangle", "lo"]),
-    (lambda: Box((0, 0), (1, 1)), ["Box", "lo"]),
+    (lambda: Box((), ()), ["Box", "lo"]),
+    (lambda: Box(0, 1), ["Box", "lo"]),
+    (lambda: Box((0, 0), (1, 1, 1)), ["Box", "hi", "2 numbers"]),
     (lambda: Box((0, 0, 0), (1, 1, 0)), ["Box", "coordinate 2"]),
     (lambda: Disk((0, 0), 0), ["Disk", "radius"]),
     (lambda: Disk((0, 0), -1), ["Disk", "-1"]),

@@ -110,17 +110,16 @@ def test_sample_boundary_of_a_disk_cylinder_has_radial_normals():
 
 
 def test_evaluation_points_lie_in_the_cylinder_and_span_the_time_interval():
+    """Quasi-random points of the space-time cylinder (no grid whose values could alias with the
+    solution): exactly n, inside, reaching both ends of the time interval, all times distinct."""
     for space in (pk.Interval(-1, 1), pk.Rectangle((0, 0), (2, 1)), pk.Disk((0, 0), 1)):
         d = pk.SpaceTime(space, 0.25, 1.5)
         pts = d.evaluation_points(2000)
-        assert pts.shape[1] == space.dim + 1 and 1000 < len(pts) <= 2600, (space, pts.shape)
+        assert pts.shape == (2000, space.dim + 1), (space, pts.shape)
         assert d.contains(pts).all()
-        times = np.unique(pts[:, -1])
-        assert times[0] == 0.25 and times[-1] == 1.5 and len(times) >= 10
-        # each time carries the same space points
-        first = pts[pts[:, -1] == 0.25, :-1]
-        last = pts[pts[:, -1] == 1.5, :-1]
-        assert np.array_equal(first, last)
+        t = pts[:, -1]
+        assert t.min() < 0.25 + 0.01 * 1.25 and t.max() > 1.5 - 0.01 * 1.25
+        assert len(np.unique(t)) == len(t)
 
 
 # ---------------------------------------------------------------------------- meshes

@@ -31,6 +31,7 @@ from scipy.spatial import Delaunay, cKDTree
 from pinnkan.errors import ProblemError
 from pinnkan.geometry.domain import (
     Domain,
+    no_mesh_error,
     check_count,
     check_resolution,
     generator,
@@ -38,7 +39,8 @@ from pinnkan.geometry.domain import (
     unit_samples,
 )
 from pinnkan.geometry.polygon import Polygon, orient_simplices
-from pinnkan.geometry.shapes import Disk, _AxisBox
+from pinnkan.geometry.ball import Ball
+from pinnkan.geometry.shapes import _AxisBox
 
 _SEED = 1234567
 _N_MEASURE = 2**16
@@ -215,19 +217,12 @@ class SetOperation(Domain):
         """Simplex mesh ("line", "triangle" or "tetra"): boundary nodes and a grid of spacing
         h = extent / resolution, Delaunay triangulated, keeping the cells whose centroid is
         inside. Straight boundaries are met exactly where their nodes are joined by mesh edges;
-        curved ones are replaced by chords, an area or volume error O(h^2) per unit boundary."""
-        return simplex_mesh(self, check_resolution(resolution, type(self).__name__))
-
-    def evaluation_points(self, n):
-        """Grid points inside (spacing (measure / n)^(1/dim)), or a fixed Halton set if few."""
-        n = max(check_count(n), 1)
-        lo, hi = self.bounds
-        h = (self.measure / n) ** (1.0 / self.dim) if self.measure > 0 else float((hi - lo).max())
-        g = _box_grid(lo, hi, h)
-        g = g[self.contains(g)]
-        if len(g) < max(n // 4, 3):
-            g = self.sample_interior(n, "halton", np.random.default_rng(_SEED))
-        return g
+        curved ones are replaced by chords, an area or volume error O(h^2) per unit boundary.
+        Beyond 3 dimensions there is no mesh: ProblemError."""
+        resolution = check_resolution(resolution, type(self).__name__)
+        if self.dim > 3:
+            raise no_mesh_error(self)
+        return simplex_mesh(self, resolution)
 
     def __repr__(self):
         return f"({self.a!r} {self.symbol} {self.b!r})"
@@ -346,8 +341,9 @@ def _thin(nodes: np.ndarray, r: float) -> np.ndarray:
 def boundary_nodes(domain: Domain, h: float) -> np.ndarray:
     """Points (B, dim) on the boundary of ``domain`` with spacing about h, for meshing.
 
-    Uses ``domain.boundary_nodes(h)`` where the domain has it; boxes and disks get regular
-    nodes; other domains a fixed Halton set of boundary_measure / h^(dim-1) points.
+    Uses ``domain.boundary_nodes(h)`` where the domain has it (balls, polygons, set
+    operations, mesh domains); boxes get regular nodes; other domains a fixed Halton set of
+    boundary_measure / h^(dim-1) points.
     """
     if hasattr(domain, "boundary_nodes"):
         return domain.boundary_nodes(h)
@@ -367,10 +363,6 @@ def boundary_nodes(domain: Domain, h: float) -> np.ndarray:
                 p[:, others], p[:, k] = face, value
                 faces.append(p)
         return np.unique(np.concatenate(faces), axis=0)
-    if isinstance(domain, Disk):
-        m = max(8, math.ceil(2 * math.pi * domain.radius / h))
-        th = 2 * math.pi * np.arange(m) / m
-        return domain.center + domain.radius * np.stack([np.cos(th), np.sin(th)], axis=1)
     m = min(200_000, max(8, math.ceil(domain.boundary_measure / h ** max(domain.dim - 1, 0))))
     return domain.sample_boundary(m, "halton", np.random.default_rng(_SEED))[0]
 
@@ -385,7 +377,7 @@ def _primitives(domain: Domain):
         (x0, y0), (x1, y1) = domain.bounds
         c = np.array([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
         segs = np.stack([c, np.roll(c, -1, axis=0)], axis=1)
-    elif isinstance(domain, Disk):
+    elif isinstance(domain, Ball) and domain.dim == 2:
         circles = np.array([[*domain.center, domain.radius]])
     elif isinstance(domain, SetOperation):
         (s1, c1), (s2, c2) = _primitives(domain.a), _primitives(domain.b)

@@ -18,6 +18,7 @@ from scipy.stats import qmc
 from pinnkan.errors import ProblemError
 
 METHODS = ("uniform", "sobol", "halton")
+EVALUATION_SEED = 20_260_101  # seeds the scrambled Sobol set of Domain.evaluation_points
 
 
 def check_method(method) -> str:
@@ -176,11 +177,24 @@ class Domain(ABC):
 
     @abstractmethod
     def mesh(self, resolution: int):
-        """Return (points (P, dim) float64, cells: list of (meshio cell type, int array))."""
+        """Return (points (P, dim) float64, cells: list of (meshio cell type, int array)).
 
-    @abstractmethod
+        Domains of more than 3 dimensions have no mesh: they raise ProblemError.
+        """
+
     def evaluation_points(self, n: int) -> np.ndarray:
-        """Return a deterministic (m, dim) point set, m about ``n``, in the closed domain."""
+        """Return the (n, dim) points on which errors are measured: exactly ``n`` points of a
+        scrambled Sobol set with the fixed seed :data:`EVALUATION_SEED`, inside the domain.
+
+        They come from the domain's own interior sampler (an affine map of the unit cube for
+        boxes, a measure-preserving map for balls and simplices, rejection in the bounding box
+        for set operations), so the mean of f over them estimates the mean of f over the
+        domain for any integrable f (no grid to alias with a periodic solution). The same
+        ``n`` gives the same points on every call; in 1D they are sorted.
+        """
+        n = check_count(n, "number of evaluation points")
+        p = self.sample_interior(n, "sobol", np.random.default_rng(EVALUATION_SEED))
+        return np.sort(p, axis=0) if self.dim == 1 else p
 
     def __or__(self, other) -> "Domain":
         """Union ``self | other`` of two domains of the same dimension (:class:`~pinnkan.geometry.csg.Union`)."""
@@ -204,6 +218,15 @@ class Domain(ABC):
 def generator(rng) -> np.random.Generator:
     """Return ``rng`` if it is a numpy Generator, or a new one seeded with ``rng``."""
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def no_mesh_error(domain: Domain) -> ProblemError:
+    """The error raised by ``mesh`` for a domain of more than 3 dimensions."""
+    return ProblemError(
+        f"{domain!r} is {domain.dim}-dimensional, and no mesh exists beyond 3 dimensions (there "
+        "are no VTK cells for it); evaluate the solution on points instead, or export 2-D or "
+        "3-D slices of it."
+    )
 
 
 def check_resolution(resolution, shape: str) -> int:

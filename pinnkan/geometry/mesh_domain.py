@@ -208,13 +208,5 @@ class MeshDomain(Domain):
         """The file's own points and cells (``resolution`` is not used)."""
         return self.points.copy(), [(self.cell_type, self.cells.copy())]
 
-    def evaluation_points(self, n):
-        """The mesh points and cell centroids; an evenly spaced subset of about n if more."""
-        n = max(check_count(n), 1)
-        pts = np.concatenate([self.points, self.points[self.cells].mean(axis=1)])
-        if len(pts) > n:
-            pts = pts[np.unique(np.linspace(0, len(pts) - 1, n).round().astype(np.int64))]
-        return pts
-
     def __repr__(self):
         return f"MeshDomain({str(self.path)!r})"

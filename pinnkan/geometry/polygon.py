@@ -388,16 +388,6 @@ class Polygon(Domain):
         pts = pts[first]
         return pts, [("triangle", orient_simplices(pts, cells))]
 
-    def evaluation_points(self, n):
-        """Grid points in the polygon (spacing sqrt(area / n)), or a fixed Halton set if few."""
-        n = max(check_count(n), 1)
-        lo, hi = self.bounds
-        g = _grid_2d(lo, hi, math.sqrt(self.measure / n))
-        g = g[self.contains(g)]
-        if len(g) < max(n // 4, 3):
-            g = self.sample_interior(n, "halton", np.random.default_rng(0))
-        return g
-
     def __repr__(self):
         pts = ", ".join(f"({fmt(x)}, {fmt(y)})" for x, y in self.vertices)
         return f"Polygon([{pts}])"

@@ -1,18 +1,17 @@
-"""The built-in shapes: Interval, Rectangle, Box (axis-aligned boxes) and Disk.
+"""The built-in shapes: Interval, Rectangle, Box (axis-aligned boxes in any dimension) and Disk.
 
 Points are numpy float64 arrays of shape (n, dim); normals are unit outward vectors.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.spatial import Delaunay
 
 from pinnkan.errors import ProblemError
+from pinnkan.geometry.ball import Ball
 from pinnkan.geometry.domain import (
     Domain,
+    no_mesh_error,
     as_real,
     as_vector,
     check_count,
@@ -32,7 +31,7 @@ def _grid(axes: list[np.ndarray]) -> np.ndarray:
 
 
 class _AxisBox(Domain):
-    """Axis-aligned box [lo_0, hi_0] x ... x [lo_{d-1}, hi_{d-1}] for d = 1, 2, 3."""
+    """Axis-aligned box [lo_0, hi_0] x ... x [lo_{d-1}, hi_{d-1}] for any d >= 1."""
 
     _name = "Box"
 
@@ -112,8 +111,14 @@ class _AxisBox(Domain):
         return [max(low, round(resolution * l / L.max())) for l in L]
 
     def mesh(self, resolution):
-        """Structured grid: "line", "quad" or "hexahedron" cells, (counts + 1) points per axis."""
-        counts = self.grid_counts(check_resolution(resolution, self._name))
+        """Structured grid: "line", "quad" or "hexahedron" cells, (counts + 1) points per axis.
+
+        Beyond 3 dimensions there is no mesh: ProblemError.
+        """
+        resolution = check_resolution(resolution, self._name)
+        if self.dim > 3:
+            raise no_mesh_error(self)
+        counts = self.grid_counts(resolution)
         points = _grid([np.linspace(a, b, c + 1) for a, b, c in zip(self._lo, self._hi, counts)])
         idx = np.arange(len(points)).reshape([c + 1 for c in counts])
         lo, hi = slice(None, -1), slice(1, None)
@@ -127,18 +132,10 @@ class _AxisBox(Domain):
         cells = np.stack([c.ravel() for c in corners], axis=1).astype(np.int64)
         return points, [(_MESH_CELLS[self.dim], cells)]
 
-    def evaluation_points(self, n):
-        """Regular grid including the boundary, about ``n`` points, spacing near equal per axis."""
-        n = max(check_count(n), 2)
-        if self.dim == 1:
-            return np.linspace(self._lo[0], self._hi[0], n)[:, None]
-        h = (self.measure / n) ** (1.0 / self.dim)
-        return _grid([np.linspace(a, b, max(2, round((b - a) / h)))
-                      for a, b in zip(self._lo, self._hi)])
-
     def __repr__(self):
-        lo = ", ".join(fmt(v) for v in self._lo)
-        hi = ", ".join(fmt(v) for v in self._hi)
+        comma = "," if self.dim == 1 else ""
+        lo = ", ".join(fmt(v) for v in self._lo) + comma
+        hi = ", ".join(fmt(v) for v in self._hi) + comma
         return f"{self._name}(({lo}), ({hi}))"
 
 
@@ -170,90 +167,32 @@ class Rectangle(_AxisBox):
 
 
 class Box(_AxisBox):
-    """Axis-aligned box with lower corner ``lo`` and upper corner ``hi`` (dim 3)."""
+    """Axis-aligned box with lower corner ``lo`` and upper corner ``hi`` (dim d = len(lo) >= 1).
+
+    Box((0, 0, 0), (1, 1, 1)) is the unit cube; Box([0] * 5, [1] * 5) the unit box in 5-D.
+    Its boundary is the 2d faces x_k = lo_k and x_k = hi_k.
+    """
 
     _name = "Box"
 
     def __init__(self, lo, hi):
-        super().__init__(as_vector(lo, 3, "Box", "lo"), as_vector(hi, 3, "Box", "hi"))
+        try:
+            d = len(lo)
+        except TypeError:
+            d = 0
+        if d < 1:
+            raise ProblemError(
+                f"Box: lo must be a sequence of at least one number (the lower corner, one number "
+                f"per coordinate), got {lo!r}. Write Box((0, 0, 0), (1, 1, 1)) for the unit cube."
+            )
+        super().__init__(as_vector(lo, d, "Box", "lo"), as_vector(hi, d, "Box", "hi"))
 
 
-class Disk(Domain):
-    """Closed disk of centre ``center`` (2 numbers) and radius ``radius`` > 0 (dim 2)."""
+class Disk(Ball):
+    """Closed disk of centre ``center`` (2 numbers) and radius ``radius`` > 0 (dim 2): the
+    2-D :class:`~pinnkan.geometry.ball.Ball`."""
 
-    dim = 2
+    _name = "Disk"
 
     def __init__(self, center, radius):
-        self.center = as_vector(center, 2, "Disk", "center")
-        self.radius = as_real(radius, "Disk", "radius")
-        if self.radius <= 0:
-            raise ProblemError(
-                f"Disk: the radius must be positive, got radius = {fmt(self.radius)}. "
-                "Write Disk((cx, cy), r) with r > 0."
-            )
-
-    @property
-    def bounds(self):
-        return self.center - self.radius, self.center + self.radius
-
-    @property
-    def measure(self) -> float:
-        return math.pi * self.radius**2
-
-    @property
-    def boundary_measure(self) -> float:
-        return 2.0 * math.pi * self.radius
-
-    @property
-    def diameter(self) -> float:
-        return 2.0 * self.radius
-
-    def _dist(self, points) -> np.ndarray:
-        return np.linalg.norm(self.as_points(points) - self.center, axis=1)
-
-    def contains(self, points, tol=None):
-        return self._dist(points) <= self.radius + self.tolerance(tol)
-
-    def on_boundary(self, points, tol=None):
-        return np.abs(self._dist(points) - self.radius) <= self.tolerance(tol)
-
-    def sample_interior(self, n, method="sobol", rng=None):
-        """Area-uniform points: radius R*sqrt(u0), angle 2*pi*u1."""
-        u = unit_samples(check_count(n), 2, method, generator(rng))
-        r, th = self.radius * np.sqrt(u[:, 0]), 2.0 * np.pi * u[:, 1]
-        return self.center + r[:, None] * np.stack([np.cos(th), np.sin(th)], axis=1)
-
-    def sample_boundary(self, n, method="sobol", rng=None):
-        """Angle-uniform points on the circle; normals are the radial unit vectors."""
-        th = 2.0 * np.pi * unit_samples(check_count(n), 1, method, generator(rng))[:, 0]
-        normals = np.stack([np.cos(th), np.sin(th)], axis=1)
-        return self.center + self.radius * normals, normals
-
-    def rings(self, n_rings: int) -> np.ndarray:
-        """Centre plus ``n_rings`` concentric rings (ring k has 6k points), the last on the circle."""
-        pts = [np.zeros((1, 2))]
-        for k in range(1, n_rings + 1):
-            th = 2.0 * np.pi * np.arange(6 * k) / (6 * k)
-            r = self.radius if k == n_rings else self.radius * k / n_rings
-            pts.append(r * np.stack([np.cos(th), np.sin(th)], axis=1))
-        return self.center + np.concatenate(pts)
-
-    def mesh(self, resolution):
-        """Delaunay "triangle" mesh of concentric rings, about ``resolution`` points across."""
-        n_rings = max(1, round(check_resolution(resolution, "Disk") / 2))
-        points = self.rings(n_rings)
-        tri = Delaunay(points - self.center).simplices.astype(np.int64)
-        a, b, c = (points[tri[:, i]] for i in range(3))
-        area = 0.5 * ((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])
-        tri[area < 0] = tri[area < 0][:, [0, 2, 1]]
-        keep = np.abs(area) > 1e-12 * (self.radius / n_rings) ** 2
-        return points, [("triangle", tri[keep])]
-
-    def evaluation_points(self, n):
-        """Concentric rings (centre and circle included), 1 + 3k(k+1) points, about ``n``."""
-        n = check_count(n)
-        return self.rings(max(1, round(math.sqrt(max(n, 1) / 3.0))))
-
-    def __repr__(self):
-        c = ", ".join(fmt(v) for v in self.center)
-        return f"Disk(({c}), {fmt(self.radius)})"
+        super().__init__(center, radius, dim=2)

@@ -18,7 +18,7 @@ _EXTRUDED = {"line": "quad", "triangle": "wedge", "quad": "hexahedron"}
 
 
 class SpaceTime(Domain):
-    """``space`` x [t0, t1] for a spatial domain ``space`` of dimension 1, 2 or 3."""
+    """``space`` x [t0, t1] for a spatial domain ``space`` of any dimension d >= 1."""
 
     def __init__(self, space: Domain, t0: float, t1: float):
         if not isinstance(space, Domain):
@@ -99,13 +99,14 @@ class SpaceTime(Domain):
     def mesh(self, resolution):
         """The space mesh extruded over ``resolution`` time steps (quads, wedges or hexahedra).
 
-        A 3D space gives a 4D cylinder, which has no VTK cell: use a time series instead.
+        A space of 3 or more dimensions gives a cylinder of 4 or more, which has no VTK cell:
+        use a time series instead.
         """
         resolution = check_resolution(resolution, "SpaceTime")
-        if self.space.dim == 3:
+        if self.space.dim >= 3:
             raise ProblemError(
-                "A 3D space x time domain has no single-file mesh; export it as a time series "
-                "(Result.export_time_series)."
+                f"A {self.space.dim}D space x time domain has no single-file mesh; export it as a "
+                "time series (Result.export_time_series)."
             )
         points, cells = self.space.mesh(resolution)
         times = self.times(resolution + 1)
@@ -124,14 +125,6 @@ class SpaceTime(Domain):
                     layers.append(np.hstack([below, above]))
             out.append((_EXTRUDED[kind], np.vstack(layers).astype(np.int64)))
         return all_points, out
-
-    def evaluation_points(self, n):
-        """Space evaluation points x a uniform time grid, about ``n`` points in all."""
-        n = max(check_count(n), 4)
-        nt = max(2, int(round(n ** (1.0 / self.dim))))
-        x = self.space.evaluation_points(max(2, n // nt))
-        t = self.times(nt)
-        return np.hstack([np.repeat(x, len(t), axis=0), np.tile(t, len(x))[:, None]])
 
     def periodic_pairs(self, n, axis: int, method="sobol", rng=None):
         """See :func:`pinnkan.geometry.domain.box_periodic_pairs`; ``axis`` < space.dim."""

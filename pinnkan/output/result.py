@@ -110,6 +110,9 @@ class Result:
         for k, v in m.get("parameters", {}).items():
             err = m.get("parameter_rel_error", {}).get(k)
             parts.append(f"{k}={v:.6g}" + (f" (rel error {err:.1e})" if err is not None else ""))
+        best = m.get("best")
+        if best and best["step"] != m["steps"]:
+            parts.append(f"(model of step {best['step']}, lowest {best['by']})")
         if m.get("stopped"):
             parts.append(f"STOPPED: {m['stopped']}")
         if m.get("interrupted"):

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from pinnkan.output.atomic import write_json
 from pinnkan.output.model_file import save_model
+from pinnkan.output.vtu import write_vtu
 
 
 def write_run(result, out_dir, plots: bool = True, resolution: int | None = None) -> dict[str, Path]:
@@ -25,12 +28,43 @@ def write_run(result, out_dir, plots: bool = True, resolution: int | None = None
     paths["history"] = write_json(out / "history.json", result.history.as_dict())
     paths["model"] = save_model(out / "model.pt", result.model, asdict(result.options), problem.domain.bounds,
                                 result.metrics["architecture"])
-    if problem.time is None or problem.domain.space.dim < 3:
+    space_dim = problem.domain.dim if problem.time is None else problem.domain.space.dim
+    if space_dim > 3:
+        paths["slice_vtu"] = write_slice(result, out / "solution_slice.vtu", resolution or 80)
+    elif problem.time is None or space_dim < 3:
         paths["vtu"] = result.export(out / "solution.vtu", resolution)
-    if problem.time is not None:
+    if problem.time is not None and space_dim <= 3:
         paths["pvd"] = result.export_time_series(out / "solution.pvd")
     if plots:
         from pinnkan.output.figures import write_figures
 
         paths.update(write_figures(result, out))
     return paths
+
+
+def slice_points(domain, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A plane slice of a domain of any dimension d >= 2: the first two coordinates on an n x n
+    grid over the bounding box, the others at the box's centre. Returns (points (P, d) inside the
+    domain, their first two coordinates (P, 2), triangles (T, 3) of the grid whose corners are all
+    inside, indexing the points)."""
+    lo, hi = (np.asarray(b, dtype=np.float64) for b in domain.bounds)
+    g = np.linspace(0.0, 1.0, n)
+    X, Y = np.meshgrid(lo[0] + g * (hi[0] - lo[0]), lo[1] + g * (hi[1] - lo[1]), indexing="ij")
+    pts = np.tile(0.5 * (lo + hi), (n * n, 1))
+    pts[:, 0], pts[:, 1] = X.ravel(), Y.ravel()
+    inside = domain.contains(pts)
+    idx = np.arange(n * n).reshape(n, n)
+    a, b, c, d = idx[:-1, :-1].ravel(), idx[1:, :-1].ravel(), idx[1:, 1:].ravel(), idx[:-1, 1:].ravel()
+    tri = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
+    tri = tri[inside[tri].all(axis=1)]
+    new = np.cumsum(inside) - 1
+    return pts[inside], pts[inside][:, :2], new[tri]
+
+
+def write_slice(result, path: Path, n: int = 80) -> Path:
+    """``path`` (.vtu): the fields of ``result`` on the plane slice of :func:`slice_points` (the
+    first two coordinates; the others, time included, at the centre of the bounding box) for a
+    domain of more than three dimensions, where no volume mesh exists."""
+    points, plane, triangles = slice_points(result.problem.domain, n)
+    return write_vtu(path, plane, [("triangle", triangles)], result.fields_on(points),
+                     allow_nonfinite=result.allow_nonfinite)

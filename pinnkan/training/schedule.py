@@ -24,6 +24,8 @@ def run_schedule(trainer: Trainer, new_start=None, resume: dict | None = None) -
     ends the run. With a time budget, level i ends at the fraction (i + 1) / n_levels of it.
     Adaptive options act at each level start: ``balance="grad"`` updates the loss weights and
     ``adaptive="rad"`` redraws the interior points where the residual is large.
+    Within the last level the model of lowest validation score is kept
+    (:meth:`~pinnkan.training.trainer.Trainer.keep_best`).
     With ``starts`` > 1 the first level begins with that many trial starts (see
     :func:`first_level`); ``new_start(k)`` builds the network of start k.
 
@@ -53,16 +55,19 @@ def run_schedule(trainer: Trainer, new_start=None, resume: dict | None = None) -
         last = i == n - 1
         window = (3 * o.plateau_window if o.optimizer == "lm" else 6) if last else None
         if i == 0:
-            used += first_level(trainer, phase, share, window, new_start)
+            used += first_level(trainer, phase, share, window, new_start, track=last)
         else:
             trainer.rebalance()
+            if last:
+                trainer.track_best()
             used += phase(share, stop_on_plateau=True, window=window)
         if not (trainer.stopped or trainer.history.interrupted):
             trainer.tell("on_level_end", i, used)
+    trainer.keep_best()
     trainer.budget = budget
 
 
-def first_level(trainer: Trainer, phase, share: int, window, new_start) -> int:
+def first_level(trainer: Trainer, phase, share: int, window, new_start, track: bool = False) -> int:
     """Adam, loss balancing and the second optimizer on the first grid; returns its iterations.
 
     With ``starts`` = K > 1: K starts (start 0 the network already built, start k from
@@ -72,6 +77,7 @@ def first_level(trainer: Trainer, phase, share: int, window, new_start) -> int:
     coarsest grid, which varies several-fold between initialisations (docs/performance.md).
     Every trial's steps count in the step total and the time budget (``history.starts`` lists
     the trials); the iterations shared out over the later levels are those of one start.
+    ``track``: this is the last level, whose best model is kept (from the chosen start on).
     """
     o = trainer.schedule
 
@@ -82,6 +88,8 @@ def first_level(trainer: Trainer, phase, share: int, window, new_start) -> int:
         trainer.rebalance()
 
     if o.starts <= 1 or new_start is None:
+        if track:
+            trainer.track_best()
         begin()
         return phase(share, stop_on_plateau=True, window=window)
     trial = min(o.start_steps, share)
@@ -99,6 +107,8 @@ def first_level(trainer: Trainer, phase, share: int, window, new_start) -> int:
         trainer.history.starts.append({"start": k, "step": trainer.step, "loss": kept[-1][0]})
     loss, k, (model, weights, data) = min(kept, key=lambda c: c[0])
     trainer.data = data
+    if track:
+        trainer.track_best()
     trainer.restart(model, weights, f"best start {k}")
     trainer.history.starts.append({"chosen": k, "loss": loss})
     return trial + phase(share - trial, stop_on_plateau=True, window=window)

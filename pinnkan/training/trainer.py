@@ -42,6 +42,7 @@ class History:
     level_starts: list[int] = field(default_factory=list)
     stopped: str | None = None
     interrupted: str | None = None  # the signal that ended training early (SIGINT, SIGTERM)
+    best: dict | None = None  # {"step", "score", "by"}: the kept model of the last level, see Trainer.keep_best
     weights: list[dict] = field(default_factory=list)  # {"step": s, **weights} at each balance update
     rss_mib: list[float] = field(default_factory=list)  # resident memory at each logged step
     starts: list[dict] = field(default_factory=list)  # {"start", "step", "loss"} per trial start; see schedule
@@ -88,6 +89,7 @@ class Trainer:
         self.validation = validation
         self.exact = compiled.exact_values(validation) if validation is not None else None
         self._good_state = copy.deepcopy(model.state_dict())
+        self._best = None  # (score, step, state) once track_best() is called
 
     # ------------------------------------------------------------------ helpers
     def tell(self, event: str, *args) -> None:
@@ -161,6 +163,7 @@ class Trainer:
                      for tp, d in zip(self.data, state["data"])]
         self.history = History(**copy.deepcopy(state["history"]))
         self.history.interrupted = None
+        self._best = None
         self.sampler.rng.bit_generator.state = json.loads(state["sampler_rng"])
         torch.set_rng_state(state["torch_rng"])
 
@@ -179,6 +182,34 @@ class Trainer:
             e = self.exact[ok, f]
             out[self.compiled.field_names[f]] = float(torch.linalg.norm(pred[ok, f] - e) / torch.linalg.norm(e).clamp_min(1e-300))
         return out
+
+    def validation_score(self, errors: dict) -> tuple[float, str]:
+        """(score, what it is) of the current model: the sum over fields of the relative L2
+        errors on the validation points when there is an exact solution, else the mean square
+        PDE residual there (held-out points: not the collocation points)."""
+        if errors:
+            return sum(errors.values()), "validation error"
+        from pinnkan.evaluation.metrics import equation_residuals
+
+        r = equation_residuals(self.compiled, self.model, self.engine, self.validation)
+        return float((r * r).mean()), "validation residual"
+
+    def track_best(self) -> None:
+        """From now on, remember the model of lowest :meth:`validation_score` at each logged step
+        (the schedule calls this at the start of the last level)."""
+        if self.validation is not None:
+            self._best = (math.inf, None, None, "")
+
+    def keep_best(self) -> None:
+        """Go back to the remembered model of lowest score, when it is not the current one, and
+        record its step in ``history.best``."""
+        if self._best is None or self._best[2] is None:
+            return
+        score, step, state, by = self._best
+        self._best = None
+        self.history.best = {"step": step, "score": score, "by": by}
+        if step != self.step:
+            self.model.load_state_dict(state)
 
     def _finite(self, loss_value: float) -> bool:
         if not math.isfinite(loss_value):
@@ -203,6 +234,10 @@ class Trainer:
         errs = self.errors()
         for k, v in errs.items():
             h.error.setdefault(k, []).append(v)
+        if self._best is not None and math.isfinite(loss_value):
+            score, by = self.validation_score(errs)
+            if score < self._best[0]:
+                self._best = (score, self.step, copy.deepcopy(self.model.state_dict()), by)
         self.tell("on_log", {"phase": phase, "level": self.level, "grid": self.grid, "step": self.step,
                               "elapsed_s": h.time[-1], "loss": loss_value, "rel_l2": errs})
 
