@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow  # the 16 shipped-problem solves: about half the s
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT = dict(levels=[5, 10], adam_steps=50, lm_steps=30, n_interior=256, n_boundary=32, n_eval=500, seed=0)
+HIGHD = dict(levels=[3, 6], adam_steps=50, lm_steps=30, n_interior=512, n_boundary=128, n_eval=500, seed=0)
 LONGER = dict(levels=[5, 10, 20], adam_steps=100, lm_steps=100, n_interior=512, n_boundary=64, n_eval=500, seed=0)
 
 CASES = {  # problem: (options, bound on the worst field's rel. L2, measured)
@@ -35,6 +36,9 @@ CASES = {  # problem: (options, bound on the worst field's rel. L2, measured)
     "poisson_interface": (LONGER, 0.2),      # 4.06e-2
     "wave1d": (LONGER, 0.6),                 # 2.47e-1
     "poisson3d": (LONGER, 0.25),             # 7.88e-2
+    "poisson5d": (HIGHD, 3e-3),              # 4.77e-4
+    "poisson10d": (HIGHD, 1e-2),             # 2.09e-3
+    "heat5d": (HIGHD, 2e-2),                 # 4.14e-3
 }
 
 
