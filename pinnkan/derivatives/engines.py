@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 
 import torch
 
-Key = tuple[int, tuple[int, ...]]
+from pinnkan.problem.terms import Key  # (field index, multi-index alpha)
 
 
 def order(key: Key) -> int:

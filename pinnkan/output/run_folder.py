@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pinnkan.errors import PinnkanError
 from pinnkan.output.atomic import write_json
 from pinnkan.output.model_file import save_model
 from pinnkan.output.vtu import write_vtu
@@ -19,27 +20,54 @@ from pinnkan.output.vtu import write_vtu
 def write_run(result, out_dir, plots: bool = True, resolution: int | None = None) -> dict[str, Path]:
     """Write ``result`` (a :class:`~pinnkan.output.result.Result`) into ``out_dir``: metrics.json
     (with the options), history.json, model.pt, solution.vtu (space-time for time-dependent
-    problems of 1D and 2D space) and solution.pvd (time series), and, unless ``plots`` is False,
-    the figures of :func:`pinnkan.output.figures.write_figures`. Returns {name: path}."""
+    problems of 1D and 2D space; a plane slice beyond 3-D) and solution.pvd (time series), and,
+    unless ``plots`` is False, the figures of :func:`pinnkan.output.figures.write_figures`.
+    Returns {name: path}.
+
+    The small files come first. A file that cannot be written (a full disk, a folder made
+    read-only) does not stop the others: they are all tried, then :class:`OutputError` names the
+    ones that failed and the ones written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     problem = result.problem
-    paths = {"metrics": write_json(out / "metrics.json", {**result.metrics, "options": asdict(result.options)})}
-    paths["history"] = write_json(out / "history.json", result.history.as_dict())
-    paths["model"] = save_model(out / "model.pt", result.model, asdict(result.options), problem.domain.bounds,
-                                result.metrics["architecture"])
     space_dim = problem.domain.dim if problem.time is None else problem.domain.space.dim
+    steps = [("metrics", lambda: write_json(out / "metrics.json", {**result.metrics, "options": asdict(result.options)})),
+             ("history", lambda: write_json(out / "history.json", result.history.as_dict())),
+             ("model", lambda: save_model(out / "model.pt", result.model, asdict(result.options), problem.domain.bounds,
+                                          result.metrics["architecture"]))]
     if space_dim > 3:
-        paths["slice_vtu"] = write_slice(result, out / "solution_slice.vtu", resolution or 80)
+        steps.append(("slice_vtu", lambda: write_slice(result, out / "solution_slice.vtu", resolution or 80)))
     elif problem.time is None or space_dim < 3:
-        paths["vtu"] = result.export(out / "solution.vtu", resolution)
+        steps.append(("vtu", lambda: result.export(out / "solution.vtu", resolution)))
     if problem.time is not None and space_dim <= 3:
-        paths["pvd"] = result.export_time_series(out / "solution.pvd")
+        steps.append(("pvd", lambda: result.export_time_series(out / "solution.pvd")))
     if plots:
         from pinnkan.output.figures import write_figures
 
-        paths.update(write_figures(result, out))
+        steps.append(("figures", lambda: write_figures(result, out)))
+    paths, failed = {}, []
+    for name, write in steps:
+        try:
+            written = write()
+        except OSError as exc:
+            failed.append((name, exc))
+            continue
+        paths.update(written if isinstance(written, dict) else {name: written})
+    if failed:
+        reason = failed[0][1].strerror or str(failed[0][1])
+        raise OutputError(
+            f"Could not write {', '.join(n for n, _ in failed)} into {out} ({reason}); written: "
+            f"{', '.join(sorted(Path(p).name for p in paths.values())) or 'nothing'}. Free some space or "
+            "choose another folder with --out.", paths)
     return paths
+
+
+class OutputError(PinnkanError):
+    """Some outputs of a run could not be written; ``written`` maps the others to their paths."""
+
+    def __init__(self, message: str, written: dict):
+        super().__init__(message)
+        self.written = written
 
 
 def slice_points(domain, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
