@@ -25,10 +25,6 @@ import torch
 
 from pinnkan.evaluation.residuals import TermPoints, residual
 
-BALANCE = ("none", "grad")
-SAMPLING = ("uniform", "rad")
-
-
 def residual_magnitude(compiled, model, engine, points: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
     """e(x) = sqrt(sum_e r_e(x)^2) over the equations at ``points`` (N, d), shape (N,)."""
     out = []
