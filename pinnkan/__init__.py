@@ -19,6 +19,7 @@ _WHERE = {  # public name -> module that defines it
                      "Rectangle"], "pinnkan.geometry"),
     "SpaceTime": "pinnkan.geometry.spacetime",
     "load_problem": "pinnkan.problem.loading",
+    **dict.fromkeys(["Scattered", "Table"], "pinnkan.problem.tables"),
     **dict.fromkeys(["Condition", "Data", "Dirichlet", "Equation", "Initial", "Interface", "Neumann", "Periodic",
                      "Problem", "Robin"], "pinnkan.problem.definition"),
     **dict.fromkeys(["KAN", "MLP"], "pinnkan.networks"),

@@ -15,9 +15,13 @@ ENGINES = ("auto", "jet", "autograd")  # input-derivative engines (pinnkan.deriv
 SPLINE_BASES = ("bspline", "relu")  # the basis a KAN's spline coefficients are trained in
 DTYPES = ("float64", "float32")
 ACTIVATIONS = ("tanh", "sin", "silu", "gelu")  # MLP activations
+CAUSAL = ("auto", "on", "off")  # causal residual weights over time slices (pinnkan.training.causal)
 
 LM_MAX_PARAMS = 3000  # "auto" picks Levenberg-Marquardt for KANs up to this size
 # KAN default: multilevel on these grids (chosen by measurement, docs/benchmarks.md); d > 3 as 3
 DEFAULT_LEVELS = {1: (5, 10, 20, 40), 2: (5, 10, 20, 40), 3: (4, 8, 16)}
 VALIDATION_POINTS = 2000  # points of the error history during training
+CAUSAL_SLICES = 32  # time slices of the causal weights
+CAUSAL_EPSILONS = (1e-2, 1e-1, 1.0, 10.0, 100.0)  # the eps ladder, climbed one rung at a time
+CAUSAL_THRESHOLD = 0.99  # eps climbs when the smallest slice weight exceeds this
 SEED_MAX = 2**32 - 1  # seeds are 0 .. SEED_MAX (numpy's and torch's seed range in common)

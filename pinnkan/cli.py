@@ -13,12 +13,14 @@ import argparse
 import io
 import os
 import sys
-import uuid
 from pathlib import Path
 
-from pinnkan.choices import (ACTIVATIONS, BALANCE, DTYPES, ENGINES, LM_MAX_PARAMS, MODELS, OPTIMIZERS, SAMPLERS,
-                             SEED_MAX, SPLINE_BASES)
+from pinnkan.choices import (ACTIVATIONS, BALANCE, CAUSAL, CAUSAL_EPSILONS, CAUSAL_SLICES, CAUSAL_THRESHOLD, DTYPES,
+                             ENGINES, LM_MAX_PARAMS, MODELS, OPTIMIZERS, SAMPLERS, SEED_MAX, SPLINE_BASES)
 from pinnkan.errors import OptionError, PinnkanError
+
+
+DEFAULT_THREADS = 1  # measured: benchmarks/busy_machine.py, docs/performance.md
 
 
 def _ints(text: str) -> list[int]:
@@ -28,6 +30,16 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
     if not values:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    return values
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
     return values
 
 
@@ -100,7 +112,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default=DTYPES[0], choices=DTYPES)
     p.add_argument("--seed", type=_bounded(0, SEED_MAX), default=0, help=f"random seed, 0..{SEED_MAX} (default 0)")
     p.add_argument("--out", metavar="DIR", help="output folder (default runs/<problem>-<model> for solve, "
-                   "runs/<problem>-compare for compare)")
+                   "runs/<problem>-compare for compare; numbered -2, -3, ... when it holds an earlier run)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the outputs of an earlier run in the output folder (otherwise an error)")
     p.add_argument("--rad", action="store_true",
                    help="residual-based adaptive resampling (RAD) of the interior points at each level start")
     p.add_argument("--equations-on-boundary", action="store_true",
@@ -112,13 +126,22 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--balance", default=None, choices=BALANCE,
                    help="loss balancing: grad = learning-rate annealing of the condition weights at each level "
                         "start (default for the KAN), none = fixed weights (default for the MLP)")
+    p.add_argument("--causal", default=CAUSAL[0], choices=CAUSAL,
+                   help="causal residual weights over time slices for a time-dependent problem: on, off, or "
+                        "auto (default: on where the equations are first order in time; see docs/cli.md)")
+    p.add_argument("--causal-slices", type=_bounded(1), default=CAUSAL_SLICES, metavar="M",
+                   help=f"time slices of the causal weights (default {CAUSAL_SLICES})")
+    p.add_argument("--causal-eps", type=_floats, default=list(CAUSAL_EPSILONS), metavar="E1,E2,...",
+                   help="increasing ladder of the causal eps, one rung up when all weights exceed "
+                        f"{CAUSAL_THRESHOLD} (default {','.join(f'{e:g}' for e in CAUSAL_EPSILONS)})")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no progress lines")
     p.add_argument("--progress-every", type=_seconds, default=10.0, metavar="S",
                    help="when stderr is not a terminal (a log file, a batch job): one progress line every "
                         "S seconds (default 10); progress.jsonl in the output folder has every logged step")
     p.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for torch (default: torch's choice; 1 is often fastest for small "
-                        "networks on a busy machine)")
+                   help=f"CPU threads for torch (default {DEFAULT_THREADS}: as fast as more threads for "
+                        "pinnkan's network sizes on an idle machine, and it keeps its speed on a busy one; "
+                        "see docs/performance.md)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,6 +182,8 @@ def parser() -> argparse.ArgumentParser:
     _common(c)
     c.add_argument("--seeds", type=_bounded(1), default=1, metavar="K", help="number of seeds (default 1)")
     c.add_argument("--match-params", action="store_true", help="give the MLP about the KAN's parameter count")
+    c.add_argument("--with-relu", action="store_true",
+                   help="add a row kan-relu: the same KAN, same options, trained in the power-ReLU basis")
     return ap
 
 
@@ -169,7 +194,8 @@ def _options(args) -> dict:
          "adaptive_sampling": "rad" if args.rad else "none",
          "equations_on_boundary": args.equations_on_boundary, "starts": args.starts,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
-         "seed": args.seed, "progress": False}
+         "seed": args.seed, "progress": False, "causal": args.causal, "causal_slices": args.causal_slices,
+         "causal_epsilons": tuple(args.causal_eps)}
     if args.eval_points is not None:
         o["n_eval"] = args.eval_points
     if args.balance is not None:
@@ -196,18 +222,15 @@ def _options(args) -> dict:
     return o
 
 
-def _prepare_out(path: Path) -> Path:
-    """Create the output folder and prove it writable, before any training."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".pinnkan-write-test-{uuid.uuid4().hex[:8]}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OptionError(
-            f"The output folder {path} cannot be written ({exc.strerror or exc}); choose another with --out."
-        ) from None
-    return path
+def _out_folder(args, default: str) -> Path:
+    """--out as given, or ``runs/<default>`` (a safe name, numbered -2, -3, ... when an earlier
+    run's outputs are there)."""
+    from pinnkan.output.folder import free_default, safe_name
+
+    if args.out:
+        return Path(args.out)
+    path = Path("runs") / safe_name(default)
+    return path if getattr(args, "overwrite", False) else free_default(path)
 
 
 def _callbacks(args, out: Path) -> list:
@@ -286,6 +309,7 @@ def _resumed_options(args, problem) -> tuple[str, dict, dict]:
         raise OptionError(f"The run in {args.resume} solved problem {ckpt['problem']!r}, not {problem.name!r} of "
                           f"{args.problem}; give the problem file that run was made from.")
     options = dict(ckpt["options"])
+    options.setdefault("causal", "off")  # a checkpoint from before causal weights: the run had none
     model = options.pop("model")
     options["device"] = args.device
     options["progress"] = False
@@ -314,18 +338,30 @@ def run_solve(args) -> int:
         from pinnkan.output.on_mesh import check_mesh_for
 
         check_mesh_for(problem, args.mesh)  # a missing, unusable or mismatched mesh: error before training
-    out = Path(args.out or f"runs/{problem.name}-{model}")
-    interrupts = _Interrupts()
-    # the folder is made (and proved writable) once every check has passed, before training
-    with interrupts:
-        result = solve(problem, model=model, before_training=lambda: _prepare_out(out),
-                       callbacks=[*_callbacks(args, out), interrupts.callback], resume=ckpt,
-                       checkpoint=out / "checkpoint.pt", **options)
-    paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
-    if args.mesh:
-        from pinnkan.output.on_mesh import export_on_mesh
+    from pinnkan.output.folder import claim, release
+    from pinnkan.output.run_folder import OutputError
 
-        paths["on_mesh"] = export_on_mesh(result, args.mesh, out / "on_mesh.vtu")
+    out = _out_folder(args, f"{problem.name}-{model}")
+    interrupts = _Interrupts()
+    # the folder is claimed (locked, proved writable) once every check has passed, before training
+    try:
+        with interrupts:
+            result = solve(problem, model=model,
+                           before_training=lambda: claim(out, args.overwrite, keep_outputs=bool(args.resume)),
+                           callbacks=[*_callbacks(args, out), interrupts.callback], resume=ckpt,
+                           checkpoint=out / "checkpoint.pt", **options)
+        try:
+            paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
+        except OutputError as exc:
+            print(result.summary())
+            print(f"pinnkan: error: {exc}", file=sys.stderr)
+            return 4
+        if args.mesh:
+            from pinnkan.output.on_mesh import export_on_mesh
+
+            paths["on_mesh"] = export_on_mesh(result, args.mesh, out / "on_mesh.vtu")
+    finally:
+        release(out)
     print(result.summary())
     files = sorted({Path(p).name for p in paths.values()})
     print(f"outputs: {out}/ ({', '.join(files)})")
@@ -335,6 +371,9 @@ def run_solve(args) -> int:
         return interrupts.status
     if result.metrics.get("stopped"):
         print(f"pinnkan: training stopped early: {result.metrics['stopped']}", file=sys.stderr)
+        return 3
+    if result.metrics.get("diverged"):
+        print(f"pinnkan: warning: {result.metrics['diverged']}", file=sys.stderr)
         return 3
     (out / "checkpoint.pt").unlink(missing_ok=True)  # the run is complete: nothing to go on from
     return 0
@@ -351,13 +390,18 @@ def run_compare(args) -> int:
     options = {**_options(args), "progress": sys.stderr.isatty() and not args.quiet}
     if args.width:
         raise OptionError("--width is ambiguous for compare (two models); use the solve command to set widths.")
-    out = Path(args.out or f"runs/{problem.name}-compare")
+    from pinnkan.output.folder import claim, release
+
+    out = _out_folder(args, f"{problem.name}-compare")
     budget = args.budget_seconds
     if budget is None and not args.steps:
         budget = 60.0
-    report = compare(problem, seeds=args.seeds, budget_seconds=budget, match_params=args.match_params,
-                     before_training=lambda: _prepare_out(out), **options)
-    paths = write_report(report, out)
+    try:
+        report = compare(problem, seeds=args.seeds, budget_seconds=budget, match_params=args.match_params,
+                         relu_row=args.with_relu, before_training=lambda: claim(out, args.overwrite), **options)
+        paths = write_report(report, out)
+    finally:
+        release(out)
     print(markdown(report))
     print(f"outputs: {', '.join(str(p) for p in paths.values())}")
     stopped = [r for r in report["runs"] if r["stopped"]]
@@ -376,12 +420,12 @@ def main(argv=None) -> int:
     warnings.formatwarning = _format_warning
     args = parser().parse_args(argv)
     try:
-        if args.threads is not None:
-            if args.threads < 1:
-                raise OptionError(f"--threads must be at least 1, got {args.threads}.")
-            import torch
+        threads = DEFAULT_THREADS if args.threads is None else args.threads
+        if threads < 1:
+            raise OptionError(f"--threads must be at least 1, got {threads}.")
+        import torch
 
-            torch.set_num_threads(args.threads)
+        torch.set_num_threads(threads)
         return run_solve(args) if args.command == "solve" else run_compare(args)
     except PinnkanError as exc:
         print(f"pinnkan: error: {exc}", file=sys.stderr)

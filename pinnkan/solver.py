@@ -6,27 +6,29 @@ Everything that can be wrong with the input is checked before the first optimize
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
-from pinnkan.problem.checks import check_conflicting_conditions, check_piecewise_coverage
-from pinnkan.problem.compile import compile_problem, parameters_of, where
+from pinnkan.choices import (ADAPTIVE, CAUSAL, CAUSAL_EPSILONS, CAUSAL_SLICES, DEFAULT_LEVELS, DTYPES, ENGINES,
+                             LM_MAX_PARAMS, MODELS, OPTIMIZERS, SAMPLERS, SPLINE_BASES, VALIDATION_POINTS)
 from pinnkan.derivatives.engines import get_engine
 from pinnkan.errors import OptionError, ProblemError
-from pinnkan.training.memory import peak_gpu_mib, peak_rss_mib
 from pinnkan.evaluation.metrics import evaluate
-from pinnkan.choices import (ADAPTIVE, DEFAULT_LEVELS, DTYPES, ENGINES, LM_MAX_PARAMS, MODELS, OPTIMIZERS,
-                             SAMPLERS, SPLINE_BASES, VALIDATION_POINTS)
-from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, check_network, resolve_device
-from pinnkan.problem.definition import Problem
-from pinnkan.output.result import Result
 from pinnkan.geometry.sampling import CollocationSampler
-from pinnkan.training.spec import SamplingSpec, ScheduleSpec
-from pinnkan.training.trainer import Trainer
+from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, check_network, resolve_device
+from pinnkan.output.result import Result
+from pinnkan.problem.checks import check_conflicting_conditions, check_piecewise_coverage
+from pinnkan.problem.compile import compile_problem, parameters_of, where
+from pinnkan.problem.definition import Problem
 from pinnkan.training.callbacks import ProgressBar
+from pinnkan.training.causal import causal_mode
+from pinnkan.training.memory import peak_gpu_mib, peak_rss_mib
 from pinnkan.training.schedule import kan_parameter_count, level_summary, run_schedule
+from pinnkan.training.spec import CausalSpec, SamplingSpec, ScheduleSpec
+from pinnkan.training.trainer import Trainer
 
 @dataclass
 class SolveOptions:
@@ -64,6 +66,9 @@ class SolveOptions:
     progress: bool = False
     log_every: int = 50
     n_eval: int = 10000
+    causal: str = "auto"  # causal residual weights: auto (resolved per problem by solve), on, off
+    causal_slices: int = CAUSAL_SLICES
+    causal_epsilons: tuple = CAUSAL_EPSILONS
 
     def complete(self, dim: int, n_fields: int) -> "SolveOptions":
         """Fill in model- and dimension-dependent defaults; validate the values (each spec
@@ -73,7 +78,8 @@ class SolveOptions:
                                      ("dtype", o.dtype, DTYPES), ("optimizer", o.optimizer, OPTIMIZERS),
                                      ("adaptive sampling", o.adaptive_sampling, ADAPTIVE),
                                      ("derivative engine", o.engine, ENGINES),
-                                     ("spline basis", o.spline_basis, SPLINE_BASES)):
+                                     ("spline basis", o.spline_basis, SPLINE_BASES),
+                                     ("causal training mode", o.causal, CAUSAL)):
             if value not in choices:
                 raise OptionError(f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
         kan = o.model == "kan"
@@ -115,7 +121,10 @@ class SolveOptions:
         return {k: getattr(self, k) for k in NETWORK_KEYS}
 
     def specs(self) -> tuple[SamplingSpec, ScheduleSpec]:
-        """The sampling and schedule specs of these (completed) options."""
+        """The sampling and schedule specs of these (completed) options; the causal spec is
+        checked always and in the schedule only with ``causal="on"`` (solve resolves "auto")."""
+        causal = CausalSpec(slices=self.causal_slices, epsilons=tuple(self.causal_epsilons)
+                            if isinstance(self.causal_epsilons, (list, tuple)) else self.causal_epsilons)
         sampling = SamplingSpec(n_interior=self.n_interior, n_boundary=self.n_boundary, method=self.sampler,
                                 seed=self.seed, adaptive=self.adaptive_sampling, resample_every=self.resample_every,
                                 resample_levels=self.resample_levels,
@@ -124,7 +133,8 @@ class SolveOptions:
                                 adam_steps=self.adam_steps, adam_lr=self.adam_lr, lbfgs_steps=self.lbfgs_steps,
                                 lm_steps=self.lm_steps, starts=self.starts, start_steps=self.start_steps,
                                 budget_seconds=self.budget_seconds, balance=self.balance, weights=dict(self.weights),
-                                log_every=self.log_every, progress=self.progress)
+                                log_every=self.log_every, progress=self.progress,
+                                causal=causal if self.causal == "on" else None)
         return sampling, schedule
 
 
@@ -159,6 +169,7 @@ def _checked(problem, model: str, options: dict):
         raise OptionError(f"Unknown option(s) {', '.join(sorted(unknown))} for solve().")
     o = SolveOptions(model=model, **options).complete(problem.domain.dim, len(problem.fields))
     compiled = compile_problem(problem)
+    o.causal = causal_mode(o.causal, compiled)
     check_conflicting_conditions(problem)
     check_piecewise_coverage(problem)
     labels = {t.label for t in compiled.terms}
@@ -190,6 +201,65 @@ def _users_network(net, o: SolveOptions, problem, dtype, device):
     if not hasattr(net, "refine"):
         o.levels = None  # multilevel refinement needs a KAN's exact knot insertion
     return net
+
+
+def _available_bytes(device: torch.device) -> int | None:
+    """Free memory where the Levenberg-Marquardt matrices would live (None when unknown)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def lm_memory_bytes(n_residuals: int, n_params: int, itemsize: int = 8) -> int:
+    """What a Levenberg-Marquardt iteration holds: the Jacobian (M, P) with room for its
+    intermediates (3 M P) and the Gram matrix with its factor (2 P^2), in bytes."""
+    return itemsize * (3 * n_residuals * n_params + 2 * n_params * n_params)
+
+
+def _check_lm_memory(o: "SolveOptions", compiled, problem, device, explicit: bool) -> None:
+    """Refuse (``--optimizer lm``) or leave for L-BFGS (``auto``) a Levenberg-Marquardt run whose
+    matrices on the last level would not fit in the free memory, before training."""
+    free = _available_bytes(device)
+    if free is None:
+        return
+    n_eq, n_cond = len(compiled.equations), len(compiled.terms) - len(compiled.equations)
+    m = o.n_interior * n_eq + o.n_boundary * (n_cond + (n_eq if o.equations_on_boundary else 0))
+    p = kan_parameter_count(o.widths, o.grid, o.degree) if o.model == "kan" else sum(
+        (a + 1) * b for a, b in zip(o.widths[:-1], o.widths[1:]))
+    need = lm_memory_bytes(m, p, 8 if o.dtype == "float64" else 4)
+    if need <= 0.7 * free:
+        return
+    what = (f"Levenberg-Marquardt on about {m} residuals and {p} parameters needs about {need / 2**30:.1f} GiB, "
+            f"but {free / 2**30:.1f} GiB are free")
+    if explicit:
+        raise OptionError(f"{what}; use fewer points (--points), a smaller network or --optimizer lbfgs "
+                          f"for {where(problem)}.")
+    warnings.warn(f"{what}: training with L-BFGS instead.", UserWarning, stacklevel=3)
+    o.optimizer = "lbfgs"
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text
+
+
+def _diverged(history) -> str | None:
+    """A message when training ended far above where it started (a finite but useless state,
+    e.g. from a learning rate much too large): last logged loss > 10x the first."""
+    if len(history.loss) < 2 or not history.loss[0] > 0:
+        return None
+    first, last = history.loss[0], history.loss[-1]
+    if last > 10 * first:
+        return (f"the loss ended at {last:.3g}, above its start ({first:.3g}): training diverged; lower the "
+                "learning rate (--lr) or check the problem")
+    return None
 
 
 def describe(net) -> str:
@@ -239,6 +309,8 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
             if options.get("optimizer", "auto") != "auto":
                 raise
             o.optimizer = "lbfgs"  # "auto" falls back where Levenberg-Marquardt does not apply
+    if o.optimizer == "lm":
+        _check_lm_memory(o, compiled, problem, device, explicit=options.get("optimizer", "auto") != "auto")
     validation = torch.as_tensor(problem.domain.evaluation_points(VALIDATION_POINTS), dtype=dtype, device=device)
     sampling, schedule = o.specs()
     if callbacks is None:
@@ -262,7 +334,13 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
     if before_training is not None:
         before_training()
     t0 = time.perf_counter()
-    run_schedule(trainer, new_start, None if resume is None else {"level": resume["level"], "used": resume["used"]})
+    try:
+        run_schedule(trainer, new_start, None if resume is None else {"level": resume["level"], "used": resume["used"]})
+    except (MemoryError, RuntimeError) as exc:  # torch.OutOfMemoryError is a RuntimeError
+        if not _out_of_memory(exc):
+            raise
+        trainer.out_of_memory(f"out of memory at step {trainer.step} ({type(exc).__name__}); kept the last good "
+                              "model. Use fewer points (--points), a smaller network or --optimizer lbfgs")
     wall = time.perf_counter() - t0 + (float(resume["state"]["elapsed_s"]) if resume is not None else 0.0)
 
     eval_points = torch.as_tensor(problem.domain.evaluation_points(o.n_eval), dtype=dtype, device=device)
@@ -279,6 +357,7 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
         "device": str(device),
         "dtype": o.dtype,
         "stopped": trainer.history.stopped,
+        "diverged": _diverged(trainer.history),
         "interrupted": trainer.history.interrupted,
         "peak_rss_mib": peak_rss_mib(),
     })

@@ -204,6 +204,65 @@ def test_periodic_short_solve_reaches_the_error_bound():
     assert r.metrics["rel_l2"]["w"] < 5e-3
 
 
+# ---------------------------------------------------------------------------- Periodic order
+W = sp.Function("w")(x, t)
+KS = sp.Eq(W.diff(t), -W * W.diff(x) - W.diff(x, 2) - W.diff(x, 4))  # Kuramoto-Sivashinsky, 4th order in x
+HEAT = sp.Eq(W.diff(t), W.diff(x, 2))
+ADVECTION = sp.Eq(W.diff(t), -W.diff(x))
+
+
+def _periodic(eq, **kw):
+    p = pk.Problem(name="ks", domain=pk.Interval(-1, 1), time=(t, 0, 1), fields=[W], equations=[eq],
+                   conditions=[pk.Periodic(W, x, **kw), pk.Initial(W, sp.cos(sp.pi * x))])
+    return [tm for tm in compile_problem(p).terms if tm.kind == "periodic"]
+
+
+@pytest.mark.parametrize("eq, kw, orders", [
+    (HEAT, {}, [0, 1]),            # 2nd order: today's value and first derivative
+    (ADVECTION, {}, [0, 1]),       # 1st order: still value and first derivative (at least 1)
+    (KS, {}, [0, 1, 2, 3]),        # 4th order: up to the third derivative
+    (HEAT, {"order": 3}, [0, 1, 2, 3]),
+    (KS, {"order": 0}, [0]),
+])
+def test_periodic_matches_the_derivatives_up_to_its_order(eq, kw, orders):
+    terms = _periodic(eq, **kw)
+    assert [tm.order for tm in terms] == orders
+    assert [tm.derivatives for tm in terms] == [{(0, (j, 0))} for j in orders]
+    names = {0: "value", 1: "derivative", 2: "derivative 2", 3: "derivative 3"}
+    assert [tm.label for tm in terms] == [f"Periodic 1 ({names[j]})" for j in orders]
+    assert all(tm.paired and tm.axis == 0 for tm in terms)
+
+
+def test_periodic_default_order_is_today_s_value_and_derivative_on_second_order_problems():
+    c = compile_problem(PERIODIC)  # -u_xx - u_yy - u: the shipped Allen-Cahn and heat problems are also 2nd order
+    periodic = [tm for tm in c.terms if tm.kind == "periodic"]
+    assert [(tm.label, tm.derivatives) for tm in periodic] == [("Periodic 1 (value)", {(0, (0, 0))}),
+                                                               ("Periodic 1 (derivative)", {(0, (1, 0))})]
+
+
+def test_periodic_higher_order_residuals_are_the_jumps_of_the_derivatives():
+    terms = _periodic(KS)
+    pts = CollocationSampler(pk.SpaceTime(pk.Interval(-1, 1), 0, 1), seed=4).periodic(15, 0)
+    P = torch.as_tensor(pts)
+    c = compile_problem(pk.Problem(name="ks", domain=pk.Interval(-1, 1), time=(t, 0, 1), fields=[W], equations=[KS],
+                                   conditions=[pk.Periodic(W, x), pk.Initial(W, 0)]))
+    good = sp.sin(sp.pi * x) * sp.exp(t) + sp.cos(2 * sp.pi * x) * t   # period 2 in x
+    bad = x ** 4 * (1 + t)                                              # jumps d^j/dx^j (x^4) at x = +-1
+    T = P[:15, 1]
+    jumps = [0 * T, 8 * (1 + T), 0 * T, 48 * (1 + T)]  # odd derivatives of x^4 differ across [-1, 1]
+    for term, jump in zip(terms, jumps):
+        r = term.residual(c.env(P, sympy_values(term.derivatives, good, (x, t), pts)))
+        assert r.shape == (15,) and float(r.abs().max()) < 1e-11, term.label
+        r_bad = term.residual(c.env(P, sympy_values(term.derivatives, bad, (x, t), pts)))
+        torch.testing.assert_close(r_bad, jump, rtol=0, atol=1e-11, msg=term.label)
+
+
+@pytest.mark.parametrize("order", [-1, 1.5, True, "3"])
+def test_periodic_order_must_be_a_whole_number(order):
+    with pytest.raises(ProblemError, match="order must be a whole number >= 0"):
+        pk.Periodic(W, x, order=order)
+
+
 # ---------------------------------------------------------------------------- LM Jacobian
 V = sp.Function("u")(x, y, t)
 MIXED = pk.Problem(

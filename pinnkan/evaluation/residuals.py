@@ -2,7 +2,9 @@
 
     L(theta) = sum_t w_t * mean_i r_t(x_i; theta)^2
 
-with one term t per equation (interior points) and per condition (its boundary points).
+with one term t per equation (interior points) and per condition (its boundary points); a term
+whose points carry weights p_i (``TermPoints.point_weights``, the causal weights of
+:mod:`pinnkan.training.causal`) contributes w_t * mean_i p_i r_t(x_i; theta)^2.
 """
 
 from __future__ import annotations
@@ -66,7 +68,10 @@ def term_residual(compiled: CompiledProblem, model, tp: TermPoints, values: dict
 
 
 def total_loss(compiled: CompiledProblem, model, engine, data: list[TermPoints], weights: dict | None = None):
-    """Return (loss scalar tensor, {term label: float mean square residual})."""
+    """Return (loss scalar tensor, {term label: mean square residual (0-dim tensor)}).
+
+    loss = sum_t w_t mean_i r_t(x_i)^2, or mean_i p_i r_t(x_i)^2 for a term with
+    ``point_weights`` p (N,); the parts are the plain mean squares either way."""
     weights = weights or {}
     total = 0.0
     parts = {}
@@ -74,5 +79,7 @@ def total_loss(compiled: CompiledProblem, model, engine, data: list[TermPoints],
         r = residual(compiled, model, engine, tp)
         ms = (r * r).mean()
         parts[tp.term.label] = ms
+        if tp.point_weights is not None:
+            ms = (tp.point_weights * r * r).mean()
         total = total + weights.get(tp.term.label, tp.term.weight) * ms
     return total, parts

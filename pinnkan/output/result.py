@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from pinnkan.errors import OptionError
-from pinnkan.evaluation.metrics import equation_residuals
+from pinnkan.evaluation.evaluator import Evaluator
 from pinnkan.output.vtu import write_vtu
 
 DEFAULT_RESOLUTION = {1: 1000, 2: 100, 3: 32}
@@ -29,6 +29,11 @@ class Result:
     def __init__(self, problem, compiled, model, engine, history, metrics, options):
         self.problem, self.compiled, self.model, self.engine = problem, compiled, model, engine
         self.history, self.metrics, self.options = history, metrics, options
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The :class:`~pinnkan.evaluation.evaluator.Evaluator` of this result's model."""
+        return Evaluator(self.compiled, self.model, self.engine)
 
     @property
     def field_names(self) -> list[str]:
@@ -73,7 +78,7 @@ class Result:
             data[vname] = np.stack([data[p.func.__name__] for p in parts], axis=1)
         if not residuals:
             return data
-        res = equation_residuals(self.compiled, self.model, self.engine, pts).double().cpu().numpy()
+        res = self.evaluator.equation_residuals(pts).double().cpu().numpy()
         if res.shape[1] == 1:
             data["residual"] = res[:, 0]
         else:
@@ -115,6 +120,8 @@ class Result:
             parts.append(f"(model of step {best['step']}, lowest {best['by']})")
         if m.get("stopped"):
             parts.append(f"STOPPED: {m['stopped']}")
+        if m.get("diverged"):
+            parts.append(f"DIVERGED: {m['diverged']}")
         if m.get("interrupted"):
             parts.append(f"INTERRUPTED ({m['interrupted']}): the model of the last step taken")
         return "  ".join(p for p in parts if p)

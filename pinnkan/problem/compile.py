@@ -23,16 +23,17 @@ import numpy as np
 import sympy as sp
 import torch
 
-from pinnkan.derivatives.engines import Key
+from pinnkan.problem.terms import Key
 from pinnkan.errors import ProblemError
 from pinnkan.problem.definition import Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic, Problem, Robin
 from pinnkan.problem.symbolic import compile_expression, compile_relation
+from pinnkan.problem.tables import tabulated_in
 from pinnkan.problem.terms import (BoundaryTerm, DataTerm, EquationTerm, InitialTerm, InterfaceTerm, PeriodicTerm, Term,
                                    TermPoints)
 
 __all__ = ["BoundaryTerm", "CompiledProblem", "DataTerm", "EquationTerm", "InitialTerm", "InterfaceTerm", "PeriodicTerm",
            "Term", "TermPoints", "check_boundary_data", "compile_problem", "parameter_names", "parameters_of",
-           "placeholder_name", "where"]
+           "periodic_order", "placeholder_name", "where"]
 
 
 @dataclass
@@ -45,6 +46,7 @@ class CompiledProblem:
     parameters: dict[str, float] = field(default_factory=dict)
     exact_parameters: dict[str, float] = field(default_factory=dict)
     partial_exact: set = field(default_factory=set)  # fields whose exact solution is nan somewhere
+    tabulated_exact: set = field(default_factory=set)  # fields whose exact solution holds a table that may be nan
 
     @property
     def dim(self) -> int:
@@ -154,7 +156,7 @@ def compile_problem(problem: Problem) -> CompiledProblem:
         what = f"condition {j + 1} ({cond.kind} on {cond.field}) of {loc}"
         label = cond.label or f"{cond.kind} {j + 1}"
         if isinstance(cond, Periodic):
-            terms.extend(_periodic_terms(cond, problem, coords, build, label, what))
+            terms.extend(_periodic_terms(cond, problem, coords, build, label, what, terms))
             continue
         if isinstance(cond, Data):
             terms.append(_data_term(cond, problem, coords, build, label, what))
@@ -173,7 +175,7 @@ def compile_problem(problem: Problem) -> CompiledProblem:
             select = _selection(cond, names, problem.domain, what)
             terms.append(BoundaryTerm(label, cond.weight, keys, fn, expr, select=select, needs_normals=normals, data=data))
 
-    exact, exact_params, partial = {}, {}, set()
+    exact, exact_params, partial, tabulated = {}, {}, set(), set()
     for f, value in (problem.exact or {}).items():
         if isinstance(f, sp.Symbol) and f.name in params:
             exact_params[f.name] = float(value)
@@ -183,11 +185,14 @@ def compile_problem(problem: Problem) -> CompiledProblem:
         if isinstance(value, sp.Basic) and value.has(sp.nan):  # undefined off the field's subdomain
             partial.add(idx)
             value = value.xreplace({sp.nan: sp.Symbol("_nan")})
+        if any(app.table.may_be_undefined for app in tabulated_in(value)):  # nan outside its grid or hull
+            tabulated.add(idx)
         exact[idx] = _callable_exact(value, names, what) if _is_callable(value) \
             else compile_expression(value, set(names) | {"_nan"}, what)
     _check_time_derivatives(problem, terms, field_names, loc)
     _check_parameters_used(params, terms, loc)
-    compiled = CompiledProblem(problem, tuple(names), field_names, terms, exact, params, exact_params, partial)
+    compiled = CompiledProblem(problem, tuple(names), field_names, terms, exact, params, exact_params, partial,
+                               tabulated)
     _check_finite(compiled, loc)
     return compiled
 
@@ -323,15 +328,20 @@ def _check_finite(compiled: CompiledProblem, loc: str) -> None:
     except ProblemError:  # no single mesh (space-time over 3D)
         mesh_points = np.zeros((0, domain.dim))
     pts = torch.as_tensor(np.concatenate([domain.evaluation_points(400), mesh_points]), dtype=torch.float64)
+    _check_tables_defined(compiled, pts, loc)
     ex = compiled.exact_values(pts)
     if ex is not None:
         for f in compiled.exact:
-            if f in compiled.partial_exact:
+            if f in compiled.partial_exact or f in compiled.tabulated_exact:
                 if not bool(torch.isfinite(ex[:, f]).any()):
                     raise ProblemError(
                         f"In {loc}, the exact solution of {compiled.field_names[f]} is undefined (nan) "
-                        "everywhere; give it a value on the part of the domain where the field lives."
+                        "everywhere; give it a value on the part of the domain where the field lives"
+                        + (" (its table's grid or points must overlap the domain)." if f in compiled.tabulated_exact
+                           else ".")
                     )
+                if not bool(torch.isfinite(ex[:, f]).all()):  # a table's reference: errors where it is defined
+                    compiled.partial_exact.add(f)
                 continue
             at = _first_nonfinite(compiled, ex[:, f], pts)
             if at is not None:
@@ -357,11 +367,40 @@ def check_boundary_data(compiled: CompiledProblem, term: Term, points: np.ndarra
     env.update({k: torch.tensor(v, dtype=torch.float64) for k, v in compiled.parameters.items()})  # at the guesses
     at = _first_nonfinite(compiled, term.data(env), pts)
     if at is not None:
+        tables = tabulated_in(term.expression)
+        hint = (f" A table is nan outside its grid or the hull of its points ({_table_support(tables)}): cover the "
+                "boundary with it, or pass extrapolate=True to pk.Table or fill='nearest' to pk.Scattered." if tables else "")
         raise ProblemError(
             f"In {where(compiled.problem)}, the prescribed value of {term.label} is not finite at "
             f"{at}; fix the expression or restrict the condition with on=... so that it avoids "
-            "that point."
+            f"that point.{hint}"
         )
+
+
+def _table_support(apps) -> str:
+    tables = list(dict.fromkeys(app.table for app in apps))
+    return "; ".join(f"{t.name}: {t.describe_support()}" for t in tables)
+
+
+def _check_tables_defined(compiled: CompiledProblem, pts: torch.Tensor, loc: str) -> None:
+    """Reject a table in an equation that is nan (outside its grid or hull) at a check point
+    (N, d) where the equation holds; tables of the fields (a(u)) are not checked."""
+    names = set(compiled.coordinates)
+    env = {c: pts[:, i] for i, c in enumerate(compiled.coordinates)}
+    for term in compiled.equations:
+        apps = [a for a in tabulated_in(term.expression)
+                if {s.name for s in a.free_symbols} <= names and not a.atoms(sp.core.function.AppliedUndef)]
+        keep = torch.ones(pts.shape[0], dtype=torch.bool) if term.select is None else \
+            torch.as_tensor(np.asarray(term.select(pts.numpy()), dtype=bool))
+        for app in apps:
+            values = compile_expression(app, names, f"table {app} of {term.label}")(env)
+            at = _first_nonfinite(compiled, torch.where(keep, values, torch.zeros_like(values)), pts)
+            if at is not None:
+                raise ProblemError(
+                    f"In {loc}, {term.label} uses the table {app.table.name}, which is undefined (nan) at {at}: "
+                    f"outside its grid or the hull of its points ({_table_support([app])}); give data that "
+                    "covers the domain, or pass extrapolate=True to pk.Table or fill='nearest' to pk.Scattered."
+                )
 
 
 def _check_parameter_names(params: dict, names, field_names, loc: str) -> None:
@@ -425,8 +464,9 @@ def _check_time_derivatives(problem: Problem, terms: list[Term], field_names, lo
             )
 
 
-def _periodic_terms(cond: Periodic, problem: Problem, coords, build, label, what) -> list[PeriodicTerm]:
-    """Two paired terms: the values, and the first derivatives along the coordinate, match."""
+def _periodic_terms(cond: Periodic, problem: Problem, coords, build, label, what, terms) -> list[PeriodicTerm]:
+    """One paired term per matched derivative order j = 0..k along the coordinate: d^j u / dx^j
+    agrees on the two opposite faces. k is ``cond.order``, by default :func:`periodic_order`."""
     space = problem.spatial_domain
     if cond.coordinate not in coords or (problem.time and cond.coordinate == problem.time_symbol):
         raise ProblemError(
@@ -439,11 +479,25 @@ def _periodic_terms(cond: Periodic, problem: Problem, coords, build, label, what
             f"faces can be matched, but the domain is {space!r}; drop the Periodic condition or use a box."
         )
     axis = coords.index(cond.coordinate)
+    if cond.field not in problem.fields:
+        build(cond.field, what)  # raises: not a field of the problem
+    field_index = problem.fields.index(cond.field)
+    order = periodic_order(terms, field_index, axis) if cond.order is None else cond.order
     out = []
-    for part, expr in (("value", cond.field), ("derivative", cond.field.diff(cond.coordinate))):
+    for j in range(order + 1):
+        expr = cond.field.diff(cond.coordinate, j) if j else cond.field
+        part = "value" if j == 0 else "derivative" if j == 1 else f"derivative {j}"
         g, keys = build(expr, what)
-        out.append(PeriodicTerm(f"{label} ({part})", cond.weight, keys, g, expr, axis=axis))
+        out.append(PeriodicTerm(f"{label} ({part})", cond.weight, keys, g, expr, axis=axis, order=j))
     return out
+
+
+def periodic_order(terms, field_index: int, axis: int) -> int:
+    """Default highest derivative order a Periodic condition matches: max(1, m - 1), m the highest
+    order of derivatives of the field along ``axis`` in the equation ``terms`` (m = 2: value and
+    first derivative; Kuramoto-Sivashinsky, m = 4: orders 0 to 3)."""
+    m = max((alpha[axis] for t in terms if t.is_equation for f, alpha in t.derivatives if f == field_index), default=0)
+    return max(1, m - 1)
 
 
 def _data_term(cond: Data, problem: Problem, coords, build, label, what) -> DataTerm:

@@ -157,16 +157,27 @@ class Initial(Condition):
 
 
 class Periodic(Condition):
-    """``field`` periodic in ``coordinate``: values and first derivatives along it match on
-    the two opposite faces of a box-shaped (space) domain."""
+    """``field`` periodic in ``coordinate``: the derivatives d^j field / d coordinate^j for
+    j = 0..order match on the two opposite faces of a box-shaped (space) domain.
+
+    ``order=None`` (the default) is max(1, m - 1), m the highest order of derivatives of the
+    field along the coordinate in the equations: values and first derivatives for a second-order
+    equation, orders 0 to 3 for a fourth-order one (Kuramoto-Sivashinsky).
+    """
 
     kind = "Periodic"
 
-    def __init__(self, field, coordinate, weight=1.0, label=None):
+    def __init__(self, field, coordinate, weight=1.0, label=None, *, order=None):
         super().__init__(field, on=None, weight=weight, label=label)
         if not isinstance(coordinate, sp.Symbol):
             raise ProblemError(f"Periodic(field, coordinate) needs a coordinate symbol such as x, got {coordinate!r}.")
+        if order is not None and not (isinstance(order, (int, np.integer)) and not isinstance(order, bool) and order >= 0):
+            raise ProblemError(
+                f"Periodic({self.field}, {coordinate}, order={order!r}): order must be a whole number >= 0 (the highest "
+                "derivative order matched across the period), or left out for the default."
+            )
         self.coordinate = coordinate
+        self.order = None if order is None else int(order)
 
     def describe(self) -> str:
         return self.label or f"Periodic({self.field} in {self.coordinate})"

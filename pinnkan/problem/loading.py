@@ -1,4 +1,9 @@
-"""Load a problem file: a Python module that defines a module-level ``problem``."""
+"""Load a problem file: a Python module that defines a module-level ``problem``.
+
+While the file runs, relative data paths given to ``pk.Table.from_file`` and
+``pk.Scattered.from_file`` resolve against the problem file's folder
+(:func:`pinnkan.problem.tables.problem_folder`); the module also has its ``__file__``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 
 from pinnkan.errors import PinnkanError, ProblemError
 from pinnkan.problem.definition import Problem
+from pinnkan.problem.tables import problem_folder
 
 
 def load_problem(path) -> Problem:
@@ -28,7 +34,8 @@ def load_problem(path) -> Problem:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with problem_folder(path.resolve().parent):
+            spec.loader.exec_module(module)
     except PinnkanError as exc:
         raise type(exc)(f"In problem file {path}: {exc}") from None
     except SyntaxError as exc:

@@ -9,6 +9,9 @@ compile time, naming the function.
 
 :func:`compile_relation` does the same for a boolean (relations, And/Or/Not), comparing with a
 tolerance: it selects boundary parts such as ``sp.Eq(x, -1)`` or ``y > 0``.
+
+Tabulated functions (:mod:`pinnkan.problem.tables`: ``pk.Table``, ``pk.Scattered``) and their
+derivatives are evaluated by their interpolant on the (N,) tensors of their arguments.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sympy as sp
 import torch
 
 from pinnkan.errors import ProblemError
+from pinnkan.problem.tables import TabulatedFunction
 
 Env = Mapping[str, torch.Tensor]
 TensorFn = Callable[[Env], torch.Tensor]
@@ -140,6 +144,8 @@ def _compile(expr, what: str, tol: float):
             n = int(e)
             return lambda env: base(env) ** n
         return lambda env: torch.pow(_tensorize(base(env), env), exponent(env))
+    if isinstance(expr, TabulatedFunction):
+        return _tabulated(expr, args)
     func = type(expr)
     if func in _UNARY:
         op = _UNARY[func]
@@ -174,8 +180,18 @@ def _compile(expr, what: str, tol: float):
         f"The {what} uses {func.__name__}, which pinnkan cannot evaluate on tensors. Supported: "
         "+, -, *, /, powers, sqrt, exp, log, trigonometric (also sec, csc, cot, atan2) and "
         "hyperbolic functions and their inverses, Abs, sign, erf, floor, ceiling, Min, Max, "
-        "Heaviside, Piecewise; rewrite the expression with these."
+        "Heaviside, Piecewise and tables (pk.Table, pk.Scattered); rewrite the expression with these."
     )
+
+
+def _tabulated(expr: TabulatedFunction, args):
+    """A table (or one of its derivatives) at its arguments, each broadcast to (N,)."""
+    table, alpha = expr.table, expr.alpha
+
+    def tabulated(env):
+        return table.evaluate([_as_tensor(a(env), env) for a in args], alpha)
+
+    return tabulated
 
 
 def _fold(args, op, convert):

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from pinnkan.derivatives.engines import Key
+Key = tuple[int, tuple[int, ...]]  # (field index, multi-index alpha): the derivative d^alpha u_field
 from pinnkan.errors import ProblemError
 
 AsTensor = Callable[[np.ndarray], torch.Tensor]
@@ -31,12 +31,15 @@ AsTensor = Callable[[np.ndarray], torch.Tensor]
 @dataclass
 class TermPoints:
     """Points of one loss term: ``points`` (N, d); for boundary terms ``normals`` (N, d); for data
-    terms ``observed`` (N,) values. A periodic term's points are (2m, d): lo points, then partners."""
+    terms ``observed`` (N,) values. A periodic term's points are (2m, d): lo points, then partners.
+    ``point_weights`` (n_residuals,), when set, weight the squared residuals: the term's mean
+    square becomes mean(point_weights * r^2) (the causal weights of training)."""
 
     term: "Term"
     points: torch.Tensor
     normals: torch.Tensor | None = None
     observed: torch.Tensor | None = None
+    point_weights: torch.Tensor | None = None
 
     @property
     def n_residuals(self) -> int:
@@ -149,9 +152,11 @@ class InitialTerm(Term):
 @dataclass
 class PeriodicTerm(Term):
     """Periodicity along coordinate ``axis``: points (2m, d), the m "lo" points on the face
-    x_axis = lo then their m "hi" partners; residual (m,) = value(hi) - value(lo)."""
+    x_axis = lo then their m "hi" partners; residual (m,) = value(hi) - value(lo), where value is
+    the ``order``-th derivative of the field along the axis."""
 
     axis: int = 0
+    order: int = 0
 
     kind = "periodic"
     paired = True

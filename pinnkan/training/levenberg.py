@@ -1,7 +1,8 @@
 """Levenberg-Marquardt on the residual vector of the physics-informed loss.
 
 The loss is a sum of squares, L(theta) = ||R(theta)||^2 with
-R = concat_t sqrt(w_t / N_t) r_t(x_i; theta) over all terms t and their points i. A step solves
+R = concat_t sqrt(w_t / N_t) r_t(x_i; theta) over all terms t and their points i (times
+sqrt(p_i) for a term whose points carry weights p, ``TermPoints.point_weights``). A step solves
 
     (J^T J + lam * diag(J^T J)) delta = -J^T R,        J = dR/dtheta  (M, P),
 
@@ -57,6 +58,23 @@ def check_supported(model, compiled) -> None:
         )
 
 
+def row_scale(tp: TermPoints, weights: dict):
+    """The factor of term ``tp``'s rows in R: sqrt(w_t / N_t), a float, or with point weights p
+    the tensor sqrt(w_t p / N_t) (n_residuals,)."""
+    scale = (weights.get(tp.term.label, tp.term.weight) / tp.n_residuals) ** 0.5
+    return scale if tp.point_weights is None else scale * tp.point_weights.sqrt()
+
+
+def _rows(scale, a: torch.Tensor, paired: bool = False) -> torch.Tensor:
+    """``a`` (n, ...) with row n multiplied by ``scale`` (a float or (n,)); ``paired``: a has the
+    2n rows of (lo, hi) point pairs, both rows of pair n scaled by scale[n]."""
+    if not torch.is_tensor(scale):
+        return scale * a
+    if paired:
+        scale = torch.cat([scale, scale])
+    return scale.reshape((-1,) + (1,) * (a.dim() - 1)) * a
+
+
 def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: bool = True):
     """Return (R (M,), J (M, P) or None) for the stacked, weighted residual vector."""
     if with_jacobian and _plain_kan(model):
@@ -67,12 +85,12 @@ def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: b
     for tp in data:
         module = _TermResidual(model, compiled, tp.term, tp.observed is not None)
         n_res = tp.n_residuals
-        scale = (weights.get(tp.term.label, tp.term.weight) / n_res) ** 0.5
+        scale = row_scale(tp, weights)
         normals = tp.normals if tp.normals is not None else torch.zeros_like(tp.points)
         observed = tp.observed if tp.observed is not None else torch.zeros_like(tp.points[:, 0])
 
         with torch.no_grad():
-            rs.append(scale * functional_call(module, params, (tp.points, normals, observed)))
+            rs.append(_rows(scale, functional_call(module, params, (tp.points, normals, observed))))
         if with_jacobian:
             # one residual per point, or per (lo, hi) pair of a periodic term: vmap over residuals
             group = lambda a: torch.stack([a[:n_res], a[n_res:]], dim=1) if tp.term.paired else a[:, None]
@@ -81,7 +99,7 @@ def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: b
                 return functional_call(module, prm, (x, nrm, obs))[0]
 
             jac = vmap(jacrev(one), in_dims=(None, 0, 0, 0))(params, group(tp.points), group(normals), group(observed))
-            js.append(scale * torch.cat([jac[f"model.{n}"].reshape(n_res, -1) for n in names], dim=1))
+            js.append(_rows(scale, torch.cat([jac[f"model.{n}"].reshape(n_res, -1) for n in names], dim=1)))
     R = torch.cat(rs)
     return R, (torch.cat(js) if with_jacobian else None)
 
@@ -137,7 +155,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
         n_res = tp.n_residuals
         rows = J_all[row:row + n_res]
         row += n_res
-        scale = (weights.get(tp.term.label, tp.term.weight) / n_res) ** 0.5
+        scale = row_scale(tp, weights)
         r = term_residual(compiled, model, tp, values)
         grads = torch.autograd.grad(r.sum(), [c[-1] for c in captured], allow_unused=True)
         halves = (slice(0, n_res), slice(n_res, None)) if tp.term.paired else (slice(None),)
@@ -146,7 +164,7 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
                 continue
             lo, hi = coef_columns[i]
             block = rows[:, lo:hi].view((n_res,) + tuple(layer.coef.shape))   # (n, out, in, G+k)
-            A = scale * A
+            A = _rows(scale, A, tp.term.paired)
             for half in halves:  # a periodic residual is the difference of its two points' rows
                 if cell is None:
                     block += torch.einsum("nso,nsk->nok", A[half], Z[half].flatten(2)).view_as(block)
@@ -155,8 +173,8 @@ def _kan_residual_and_jacobian(model, compiled, data, weights):
                     block.scatter_add_(3, local_index(cell[half], layer.degree)[:, None].expand_as(local), local)
         detached = {k: v.detach() for k, v in values.items()}
         for name, (lo, hi) in parameter_columns.items():
-            rows[:, lo:hi] = scale * _parameter_column(compiled, model, tp, detached, name)
-        rs.append(scale * r.detach())
+            rows[:, lo:hi] = _rows(scale, _parameter_column(compiled, model, tp, detached, name))
+        rs.append(_rows(scale, r.detach()))
     return torch.cat(rs), J_all
 
 

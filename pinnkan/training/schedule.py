@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pinnkan.evaluation.residuals import total_loss
 from pinnkan.training.trainer import Trainer
 
@@ -24,8 +26,9 @@ def run_schedule(trainer: Trainer, new_start=None, resume: dict | None = None) -
     ends the run. With a time budget, level i ends at the fraction (i + 1) / n_levels of it.
     Adaptive options act at each level start: ``balance="grad"`` updates the loss weights and
     ``adaptive="rad"`` redraws the interior points where the residual is large.
-    Within the last level the model of lowest validation score is kept
-    (:meth:`~pinnkan.training.trainer.Trainer.keep_best`).
+    Within the second phase of the last level the model of lowest validation score is kept
+    (:meth:`~pinnkan.training.trainer.Trainer.keep_best`), unless training stopped on a
+    non-finite loss (then the last finite model is).
     With ``starts`` > 1 the first level begins with that many trial starts (see
     :func:`first_level`); ``new_start(k)`` builds the network of start k.
 
@@ -72,12 +75,14 @@ def first_level(trainer: Trainer, phase, share: int, window, new_start, track: b
 
     With ``starts`` = K > 1: K starts (start 0 the network already built, start k from
     ``new_start(k)``) each get Adam and ``start_steps`` iterations of the second optimizer on
-    the same points (with ``sampling="rad"``, each on the points it redraws after Adam); the one of lowest loss under the problem's own weights goes on with the
+    the same points (with ``sampling="rad"``, each on the points it redraws after Adam); the one
+    of lowest loss under the problem's own weights (without causal weights) goes on with the
     rest of the level, the others are dropped. The final error follows the loss reached on the
     coarsest grid, which varies several-fold between initialisations (docs/performance.md).
     Every trial's steps count in the step total and the time budget (``history.starts`` lists
     the trials); the iterations shared out over the later levels are those of one start.
-    ``track``: this is the last level, whose best model is kept (from the chosen start on).
+    ``track``: this is the last level, whose best model in the second phase is kept (from the
+    chosen start on).
     """
     o = trainer.schedule
 
@@ -88,9 +93,9 @@ def first_level(trainer: Trainer, phase, share: int, window, new_start, track: b
         trainer.rebalance()
 
     if o.starts <= 1 or new_start is None:
+        begin()
         if track:
             trainer.track_best()
-        begin()
         return phase(share, stop_on_plateau=True, window=window)
     trial = min(o.start_steps, share)
     base = dict(trainer.weights)
@@ -102,7 +107,8 @@ def first_level(trainer: Trainer, phase, share: int, window, new_start, track: b
             trainer.restart(new_start(k), base, f"start {k}")
         begin()
         phase(trial)
-        loss, _ = total_loss(trainer.compiled, trainer.model, trainer.engine, trainer.data, base)
+        plain = [replace(tp, point_weights=None) for tp in trainer.data]  # causal weights differ per start
+        loss, _ = total_loss(trainer.compiled, trainer.model, trainer.engine, plain, base)
         kept.append((float(loss.detach()), k, trainer.snapshot()))
         trainer.history.starts.append({"start": k, "step": trainer.step, "loss": kept[-1][0]})
     loss, k, (model, weights, data) = min(kept, key=lambda c: c[0])

@@ -2,7 +2,9 @@
 
 - :class:`SamplingSpec`: how collocation points are drawn and redrawn;
 - :class:`ScheduleSpec`: the optimizers, their steps, the levels, the budget, loss balancing and
-  logging.
+  logging;
+- :class:`CausalSpec`: the causal residual weights of a time-dependent problem
+  (:mod:`pinnkan.training.causal`), part of the schedule.
 
 :class:`pinnkan.solver.SolveOptions` (the flat surface of ``pk.solve`` and the command line)
 fills in the defaults and builds both; :class:`~pinnkan.training.trainer.Trainer` and
@@ -15,7 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from pinnkan.choices import ADAPTIVE, BALANCE, SAMPLERS, SECOND_OPTIMIZERS, SEED_MAX
+from pinnkan.choices import (ADAPTIVE, BALANCE, CAUSAL_EPSILONS, CAUSAL_SLICES, CAUSAL_THRESHOLD, SAMPLERS,
+                             SECOND_OPTIMIZERS, SEED_MAX)
 from pinnkan.errors import OptionError
 
 
@@ -58,6 +61,31 @@ class SamplingSpec:
 
 
 @dataclass(frozen=True)
+class CausalSpec:
+    """Causal weights (:mod:`pinnkan.training.causal`): ``slices`` equal time slices; eps climbs
+    the increasing ``epsilons`` one rung at a time whenever the smallest slice weight exceeds
+    ``threshold`` (in (0, 1))."""
+
+    slices: int = CAUSAL_SLICES
+    epsilons: tuple[float, ...] = CAUSAL_EPSILONS
+    threshold: float = CAUSAL_THRESHOLD
+
+    def __post_init__(self):
+        if isinstance(self.slices, bool) or not isinstance(self.slices, int) or self.slices < 1:
+            raise OptionError(f"Option causal_slices must be an integer >= 1, got {self.slices!r}.")
+        eps = self.epsilons
+        ok = isinstance(eps, (tuple, list)) and len(eps) > 0 and all(
+            isinstance(e, (int, float)) and not isinstance(e, bool) and e > 0 and math.isfinite(e) for e in eps)
+        if not ok or any(b <= a for a, b in zip(eps, eps[1:])):
+            raise OptionError(f"Option causal_epsilons must be increasing positive finite numbers, e.g. "
+                              f"{','.join(f'{e:g}' for e in CAUSAL_EPSILONS)}; got {eps!r}.")
+        object.__setattr__(self, "epsilons", tuple(float(e) for e in eps))
+        t = self.threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1:
+            raise OptionError(f"The causal weight threshold must be a number in (0, 1), got {t!r}.")
+
+
+@dataclass(frozen=True)
 class ScheduleSpec:
     """The training schedule: Adam (``adam_steps`` at ``adam_lr``), then ``optimizer`` (``lm``
     for ``lm_steps`` or ``lbfgs`` for ``lbfgs_steps`` iterations) shared out over ``levels``
@@ -66,7 +94,8 @@ class ScheduleSpec:
     clock in all (level i ends at the fraction (i + 1) / len(levels)); a level ends early when its
     loss fell by less than ``plateau_tol`` over ``plateau_window`` logged iterations;
     ``balance="grad"`` updates the condition weights at each level start, starting from
-    ``weights`` ({term label: weight}, the others at their problem-file weights)."""
+    ``weights`` ({term label: weight}, the others at their problem-file weights); ``causal``: the
+    causal residual weights of a time-dependent problem (None: off)."""
 
     levels: tuple[int, ...]
     optimizer: str = "lbfgs"
@@ -84,6 +113,7 @@ class ScheduleSpec:
     plateau_tol: float = 0.02
     log_every: int = 50
     progress: bool = False
+    causal: CausalSpec | None = None
 
     def __post_init__(self):
         _choice("optimizer", self.optimizer, SECOND_OPTIMIZERS)
@@ -96,6 +126,8 @@ class ScheduleSpec:
             raise OptionError(f"Option adam_lr must be a positive finite number, got {self.adam_lr}.")
         if self.budget_seconds is not None and not (self.budget_seconds > 0 and math.isfinite(self.budget_seconds)):
             raise OptionError(f"Option budget_seconds must be a positive finite number, got {self.budget_seconds}.")
+        if self.causal is not None and not isinstance(self.causal, CausalSpec):
+            raise OptionError(f"ScheduleSpec(causal=...) takes a CausalSpec or None, got {type(self.causal).__name__}.")
         for label, w in self.weights.items():
             if not (isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 and math.isfinite(w)):
                 raise OptionError(f"The loss weight of {label!r} must be a finite number >= 0, got {w!r}.")

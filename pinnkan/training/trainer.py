@@ -8,6 +8,12 @@ model refinement in between. Guards:
   finite, and records the reason in ``history.stopped``;
 - a wall-clock budget (``budget_seconds``) ends any phase once spent.
 
+With ``schedule.causal`` (a time-dependent problem) the equation points carry the causal
+weights of :mod:`pinnkan.training.causal`, updated from the current residuals before every
+Adam step, every L-BFGS chunk and every Levenberg-Marquardt iteration (constants within each);
+a level's loss plateau counts only once the weights have settled (the last eps, all weights
+above the threshold), since before that the weighted loss rises as later times are let in.
+
 What happens during training is told to the trainer's callbacks
 (:class:`~pinnkan.training.callbacks.Callback`): the progress bar, the progress log and
 anything a user adds.
@@ -46,6 +52,7 @@ class History:
     weights: list[dict] = field(default_factory=list)  # {"step": s, **weights} at each balance update
     rss_mib: list[float] = field(default_factory=list)  # resident memory at each logged step
     starts: list[dict] = field(default_factory=list)  # {"start", "step", "loss"} per trial start; see schedule
+    causal: list[dict] = field(default_factory=list)  # {"step", "eps", "min_weight"} per causal weight update
 
     def as_dict(self) -> dict:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -69,7 +76,9 @@ class Trainer:
 
     State besides the model: ``data`` (the collocation points of each term), ``weights`` (the
     loss weights in force, {term label: weight}), ``budget`` (the wall-clock seconds the current
-    level may run up to, or None), ``step``, ``level`` and ``history``.
+    level may run up to, or None), ``causal`` (the
+    :class:`~pinnkan.training.causal.CausalWeights` of ``schedule.causal``, or None), ``step``,
+    ``level`` and ``history``.
     """
 
     def __init__(self, compiled, model, engine, sampler, schedule: ScheduleSpec, sampling: SamplingSpec,
@@ -80,6 +89,11 @@ class Trainer:
         p = next(model.parameters())
         self.dtype, self.device = p.dtype, p.device
         self.data: list[TermPoints] = self.resample(adaptive=False)
+        self.causal = None
+        if schedule.causal is not None:
+            from pinnkan.training.causal import CausalWeights
+
+            self.causal = CausalWeights(schedule.causal, compiled)
         self.weights: dict = dict(schedule.weights)
         self.budget: float | None = schedule.budget_seconds
         self.history = History()
@@ -124,6 +138,21 @@ class Trainer:
         self.weights = balance_weights(self.compiled, self.model, self.engine, self.data, self.weights)
         self.history.weights.append({"step": self.step, **self.weights})
 
+    def update_causal(self) -> None:
+        """Recompute the causal weights of the equation points from the current residuals (and
+        climb the eps ladder when they allow); nothing without ``schedule.causal``."""
+        if self.causal is None:
+            return
+        self.data = self.causal.update(self.model, self.engine, self.data)
+        self.history.causal.append(self.causal.record(self.step))
+
+    def plateau_losses(self, losses: list[float]) -> list[float]:
+        """``losses`` as a plateau test may read them: emptied while causal weights have not
+        settled (the weighted loss then says nothing of convergence)."""
+        if self.causal is not None and not self.causal.settled:
+            losses.clear()
+        return losses
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
@@ -131,6 +160,11 @@ class Trainer:
         """True once the current level's time is spent, or an interrupt asked training to end
         (every phase checks this between steps)."""
         return self.history.interrupted is not None or (self.budget is not None and self.elapsed() >= self.budget)
+
+    def out_of_memory(self, reason: str) -> None:
+        """Training ran out of memory: go back to the last good model and record ``reason``."""
+        self._best = None
+        self._stop(reason)
 
     def interrupt(self, reason: str) -> None:
         """Ask training to end at the next step (safe to call from a signal handler): the model
@@ -146,9 +180,17 @@ class Trainer:
         return {"model": copy.deepcopy(self.model.state_dict()), "grid": self.grid, "level": self.level,
                 "step": self.step, "elapsed_s": self.elapsed(), "weights": dict(self.weights),
                 "data": [{"points": tp.points.cpu(), "normals": None if tp.normals is None else tp.normals.cpu(),
-                          "observed": None if tp.observed is None else tp.observed.cpu()} for tp in self.data],
+                          "observed": None if tp.observed is None else tp.observed.cpu(),
+                          **({} if tp.point_weights is None else {"point_weights": tp.point_weights.cpu()})}
+                         for tp in self.data],
                 "history": self.history.as_dict(), "sampler_rng": json.dumps(self.sampler.rng.bit_generator.state),
-                "torch_rng": torch.get_rng_state()}
+                "torch_rng": torch.get_rng_state(), **self._causal_state()}
+
+    def _causal_state(self) -> dict:
+        """The rung of the eps ladder reached and the smallest weight, with causal weights ({}
+        without; the point weights are in ``data``)."""
+        return {} if self.causal is None else {"causal_rung": self.causal.rung,
+                                               "causal_min_weight": self.causal.min_weight}
 
     def restore(self, state: dict) -> None:
         """Go on from ``state`` (of :meth:`state`); the model must already be the network of
@@ -159,9 +201,11 @@ class Trainer:
         self.start = time.perf_counter() - float(state["elapsed_s"])
         self.weights = dict(state["weights"])
         on = lambda t: None if t is None else t.to(dtype=self.dtype, device=self.device)
-        self.data = [TermPoints(tp.term, on(d["points"]), on(d["normals"]), on(d["observed"]))
-                     for tp, d in zip(self.data, state["data"])]
+        self.data = [TermPoints(tp.term, on(d["points"]), on(d["normals"]), on(d["observed"]),
+                                on(d.get("point_weights"))) for tp, d in zip(self.data, state["data"])]
         self.history = History(**copy.deepcopy(state["history"]))
+        if self.causal is not None and "causal_rung" in state:
+            self.causal.rung, self.causal.min_weight = int(state["causal_rung"]), float(state["causal_min_weight"])
         self.history.interrupted = None
         self._best = None
         self.sampler.rng.bit_generator.state = json.loads(state["sampler_rng"])
@@ -203,7 +247,8 @@ class Trainer:
     def keep_best(self) -> None:
         """Go back to the remembered model of lowest score, when it is not the current one, and
         record its step in ``history.best``."""
-        if self._best is None or self._best[2] is None:
+        if self._best is None or self._best[2] is None or self.stopped:
+            self._best = None
             return
         score, step, state, by = self._best
         self._best = None
@@ -287,6 +332,9 @@ class Trainer:
         self.model = model
         self.weights = dict(weights)
         self._good_state = copy.deepcopy(model.state_dict())
+        if self.causal is not None:
+            self.causal.reset()
+            self.update_causal()
         loss, parts = self.loss()
         self._log(phase, float(loss.detach()), parts)
 
@@ -308,6 +356,7 @@ class Trainer:
                         g["lr"] = lr * min(1.0, (i + 1) / warmup)
                 if every and i and i % every == 0:
                     self.data = self.resample()
+                self.update_causal()
                 opt.zero_grad(set_to_none=True)
                 loss, parts = self.loss()
                 value = float(loss.detach())
@@ -357,6 +406,7 @@ class Trainer:
                     g["max_iter"] = min(chunk, steps - done)
                 before = opt.state[params[0]].get("n_iter", 0)
                 self._good_state = copy.deepcopy(self.model.state_dict())
+                self.update_causal()
                 opt.step(closure)
                 taken = opt.state[params[0]].get("n_iter", 0) - before
                 loss, parts = self.loss()
@@ -371,7 +421,7 @@ class Trainer:
                 losses.append(value)
                 if taken == 0:
                     break  # converged to the tolerances: no further progress possible
-                if stop_on_plateau and plateaued(losses, window or 2, c.plateau_tol):
+                if stop_on_plateau and plateaued(self.plateau_losses(losses), window or 2, c.plateau_tol):
                     break
         return done
 
@@ -392,6 +442,7 @@ class Trainer:
         with self._phase("lm", steps):
             for i in range(steps):
                 self._good_state = copy.deepcopy(self.model.state_dict())
+                self.update_causal()
                 value, accepted = opt.step(self.model, self.compiled, self.data, self.weights)
                 if not self._finite(value):
                     self._stop(f"non-finite loss ({value}) at step {self.step} (lm); kept the last finite model")
@@ -400,7 +451,8 @@ class Trainer:
                 taken += 1
                 losses.append(value)
                 self._advance(1)
-                plateau = stop_on_plateau and plateaued(losses, window or c.plateau_window, c.plateau_tol)
+                plateau = stop_on_plateau and plateaued(self.plateau_losses(losses), window or c.plateau_window,
+                                                        c.plateau_tol)
                 given_up = not accepted and opt.lam >= opt.lam_max  # no damping lowers the loss
                 last = i == steps - 1 or given_up or plateau or self.out_of_budget()
                 if i % max(1, c.log_every // 10) == 0 or last:
