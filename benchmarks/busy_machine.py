@@ -73,7 +73,7 @@ def main() -> None:
             cmd = [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
         else:
             out = tempfile.mkdtemp(prefix="pinnkan-busy-")
-            cmd = [sys.executable, "-m", "pinnkan", "solve", a.problem, "--quiet", "--no-plots", "--out", out,
+            cmd = [sys.executable, "-m", "pinnkan", "solve", a.problem, "--quiet", "--no-plots", "--overwrite", "--out", out,
                    *shlex.split(a.extra)] + ([] if setting == "default" else ["--threads", setting])
         idle, said_idle = run(cmd, 0)
         busy, said_busy = run(cmd, a.hogs)

@@ -23,6 +23,13 @@ from pinnkan.errors import OptionError, PinnkanError
 DEFAULT_THREADS = 1  # measured: benchmarks/busy_machine.py, docs/performance.md
 
 
+def _set_threads(args) -> None:
+    """torch's CPU threads: --threads, or DEFAULT_THREADS."""
+    import torch
+
+    torch.set_num_threads(DEFAULT_THREADS if args.threads is None else args.threads)
+
+
 def _ints(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.replace(" ", "").split(",") if v]
@@ -318,10 +325,12 @@ def _resumed_options(args, problem) -> tuple[str, dict, dict]:
 
 def run_solve(args) -> int:
     from pinnkan.problem.loading import load_problem
+
+    problem = load_problem(args.problem)  # first: a broken problem file is reported before torch loads
+    _set_threads(args)
     from pinnkan.solver import resolve_device, solve
 
     resolve_device(args.device)
-    problem = load_problem(args.problem)
     ckpt, model = None, args.model
     if args.resume:
         model, options, ckpt = _resumed_options(args, problem)
@@ -380,13 +389,14 @@ def run_solve(args) -> int:
 
 
 def run_compare(args) -> int:
-    from pinnkan.compare import compare, markdown, write_report
     from pinnkan.problem.loading import load_problem
 
+    problem = load_problem(args.problem)  # first: a broken problem file is reported before torch loads
+    _set_threads(args)
+    from pinnkan.compare import compare, markdown, write_report
     from pinnkan.solver import resolve_device
 
     resolve_device(args.device)
-    problem = load_problem(args.problem)
     options = {**_options(args), "progress": sys.stderr.isatty() and not args.quiet}
     if args.width:
         raise OptionError("--width is ambiguous for compare (two models); use the solve command to set widths.")
@@ -420,12 +430,8 @@ def main(argv=None) -> int:
     warnings.formatwarning = _format_warning
     args = parser().parse_args(argv)
     try:
-        threads = DEFAULT_THREADS if args.threads is None else args.threads
-        if threads < 1:
-            raise OptionError(f"--threads must be at least 1, got {threads}.")
-        import torch
-
-        torch.set_num_threads(threads)
+        if args.threads is not None and args.threads < 1:
+            raise OptionError(f"--threads must be at least 1, got {args.threads}.")
         return run_solve(args) if args.command == "solve" else run_compare(args)
     except PinnkanError as exc:
         print(f"pinnkan: error: {exc}", file=sys.stderr)

@@ -13,7 +13,16 @@
 
 from pinnkan.problem.definition import (Condition, Data, Dirichlet, Equation, Initial, Interface, Neumann, Periodic,
                                         Problem, Robin)
-from pinnkan.problem.tables import Scattered, Table
 
 __all__ = ["Condition", "Data", "Dirichlet", "Equation", "Initial", "Interface", "Neumann", "Periodic", "Problem",
            "Robin", "Scattered", "Table"]
+
+
+def __getattr__(name: str):
+    """``Table`` and ``Scattered`` on first use (they need torch; a problem file without
+    tables loads without it)."""
+    if name in ("Scattered", "Table"):
+        from pinnkan.problem import tables
+
+        return getattr(tables, name)
+    raise AttributeError(f"module 'pinnkan.problem' has no attribute {name!r}")

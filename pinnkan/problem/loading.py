@@ -2,7 +2,7 @@
 
 While the file runs, relative data paths given to ``pk.Table.from_file`` and
 ``pk.Scattered.from_file`` resolve against the problem file's folder
-(:func:`pinnkan.problem.tables.problem_folder`); the module also has its ``__file__``.
+(:func:`pinnkan.problem.data_files.problem_folder`); the module also has its ``__file__``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pinnkan.errors import PinnkanError, ProblemError
 from pinnkan.problem.definition import Problem
-from pinnkan.problem.tables import problem_folder
+from pinnkan.problem.data_files import problem_folder
 
 
 def load_problem(path) -> Problem:

@@ -34,11 +34,8 @@ file being loaded by pinnkan, else against the folder of the file that calls ``f
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import itertools
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,38 +43,11 @@ import sympy as sp
 import torch
 
 from pinnkan.errors import ProblemError
+from pinnkan.problem.data_files import problem_folder, resolve_path  # noqa: F401 (re-exported)
 
 __all__ = ["Scattered", "Table", "Tabulated", "TabulatedFunction", "problem_folder", "resolve_path"]
 
-_PROBLEM_DIR: contextvars.ContextVar = contextvars.ContextVar("pinnkan_problem_dir", default=None)
 _NAMES: dict[str, int] = {}  # name -> how many tables took it (later ones get a suffix)
-
-
-@contextlib.contextmanager
-def problem_folder(folder):
-    """While active, relative data paths resolve against ``folder`` (set by the problem loader)."""
-    token = _PROBLEM_DIR.set(Path(folder))
-    try:
-        yield
-    finally:
-        _PROBLEM_DIR.reset(token)
-
-
-def resolve_path(path) -> Path:
-    """``path`` made absolute: as given if absolute; else relative to the problem file being
-    loaded; else to the folder of the calling file (its ``__file__``); else to the current
-    directory."""
-    path = Path(path)
-    if path.is_absolute():
-        return path
-    base = _PROBLEM_DIR.get()
-    if base is None:
-        frame = sys._getframe(1)
-        while frame is not None and frame.f_globals.get("__name__") == __name__:
-            frame = frame.f_back
-        caller = frame.f_globals.get("__file__") if frame is not None else None
-        base = Path(caller).resolve().parent if caller else Path.cwd()
-    return Path(base) / path
 
 
 _CACHED_RESULTS = 32  # results kept per table (point sets x derivatives)
