@@ -30,24 +30,21 @@ def _set_threads(args) -> None:
     torch.set_num_threads(DEFAULT_THREADS if args.threads is None else args.threads)
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
-    return values
+def _numbers(kind, what: str):
+    """An argparse type: comma-separated numbers of ``kind`` (int or float), at least one."""
+    def parse(text: str) -> list:
+        try:
+            values = [kind(v) for v in text.replace(" ", "").split(",") if v]
+        except ValueError:
+            values = []
+        if not values:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}")
+        return values
+    return parse
 
 
-def _floats(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
-    return values
+_ints = _numbers(int, "integers")
+_floats = _numbers(float, "numbers")
 
 
 def _weight(text: str) -> tuple[str, float]:

@@ -1,5 +1,8 @@
-"""Helpers shared by the tests: exact derivative values from sympy, and finite-difference
-Jacobians of the Levenberg-Marquardt residual vector."""
+"""Helpers shared by the tests: exact derivative values from sympy, finite-difference
+Jacobians of the Levenberg-Marquardt residual vector, and the command line run in-process."""
+
+import contextlib
+import io
 
 import numpy as np
 import sympy as sp
@@ -37,3 +40,28 @@ def finite_difference_jacobian(model, compiled, data, weights, h=1e-6):
         cols.append((rp - rm) / (2 * h))
     set_flat_parameters(model, theta)
     return torch.stack(cols, dim=1)
+
+
+def run_main(argv):
+    """``pinnkan.cli.main(argv)`` in-process: (exit status, stdout, stderr); argparse exits count
+    as a status. The module's ``main`` is looked up at each call, so monkeypatches apply."""
+    import pinnkan.cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = pinnkan.cli.main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def poisson1d():
+    """-u'' = pi^2 sin(pi x) on [0, 1], u = 0 at both ends; exact u = sin(pi x)."""
+    import pinnkan as pk
+
+    x = sp.symbols("x")
+    u = sp.Function("u")(x)
+    return pk.Problem(name="p1", domain=pk.Interval(0, 1), fields=[u],
+                      equations=[sp.Eq(-u.diff(x, 2), sp.pi**2 * sp.sin(sp.pi * x))],
+                      conditions=[pk.Dirichlet(u, 0)], exact={u: sp.sin(sp.pi * x)})

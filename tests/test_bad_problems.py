@@ -1,7 +1,5 @@
 """Broken problem files: each gives one clear ProblemError naming the file and the fix, before training."""
 
-import contextlib
-import io
 import re
 import warnings
 
@@ -9,10 +7,10 @@ import pytest
 import sympy as sp
 
 import pinnkan as pk
-from pinnkan.cli import main
 from pinnkan.errors import ProblemError
 from pinnkan.problem.checks import check_conflicting_conditions, check_piecewise_coverage
 from pinnkan.problem.loading import load_problem
+from helpers import run_main
 
 TINY = ["--steps", "20,20", "--points", "128", "--boundary-points", "32"]
 
@@ -35,15 +33,6 @@ def problem_file(tmp_path, body: str, name: str = "bad.py"):
     return f
 
 
-def run_main(argv):
-    """main(argv) in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 # name: (file body, facts the message states)

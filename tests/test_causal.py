@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import sympy as sp
 import torch

@@ -1,8 +1,6 @@
 """pinnkan compare: the optimizer of each row, the relu row, what the report says and when it
 gives a verdict."""
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -12,25 +10,16 @@ import torch
 import pinnkan.compare as C
 from pinnkan.compare import (best_optimizer, compare, cut_short, markdown, plan_row, verdicts_of, warnings_of,
                              write_report)
-from pinnkan.cli import main
 from pinnkan.errors import OptionError
 from pinnkan.networks.mlp import MLP
 from pinnkan.problem.compile import compile_problem
 from pinnkan.problem.loading import load_problem
+from helpers import run_main
 
 POISSON = str(Path(__file__).resolve().parents[1] / "problems" / "poisson2d.py")
 TINY = dict(adam_steps=5, lbfgs_steps=5, lm_steps=5, n_interior=64, n_boundary=16, grid=3)
 
 
-def run_main(argv):
-    """main(argv) in-process: (exit status, stdout, stderr); argparse exits count as a status."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

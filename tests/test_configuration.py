@@ -1,7 +1,6 @@
 """One configuration path: the choices, the specs that check themselves, callbacks, progress
 logs, a user's own network, and an import that does not wait for torch."""
 
-import contextlib
 import io
 import json
 import subprocess
@@ -15,32 +14,17 @@ import torch
 
 import pinnkan as pk
 from pinnkan import choices
-from pinnkan.cli import main
 from pinnkan.errors import OptionError
 from pinnkan.training.callbacks import Callback, ProgressLog, planned_steps, remaining_seconds
 from pinnkan.training.spec import SamplingSpec, ScheduleSpec
+from helpers import poisson1d, run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 POISSON = str(ROOT / "problems" / "poisson2d.py")
 TINY = ["--steps", "20,20", "--points", "128", "--boundary-points", "32", "--grid", "4"]
 
 
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
-
-def _poisson1d():
-    x = sp.symbols("x")
-    u = sp.Function("u")(x)
-    return pk.Problem(name="p1", domain=pk.Interval(0, 1), fields=[u],
-                      equations=[sp.Eq(-u.diff(x, 2), sp.pi**2 * sp.sin(sp.pi * x))],
-                      conditions=[pk.Dirichlet(u, 0)], exact={u: sp.sin(sp.pi * x)})
 
 
 def test_the_choices_are_those_the_code_accepts():
@@ -134,7 +118,7 @@ class Recorder(Callback):
 
 def test_callbacks_see_every_phase_step_log_and_level():
     rec = Recorder()
-    result = pk.solve(_poisson1d(), levels=[3, 6], adam_steps=10, lm_steps=6, n_interior=32, log_every=5,
+    result = pk.solve(poisson1d(), levels=[3, 6], adam_steps=10, lm_steps=6, n_interior=32, log_every=5,
                       callbacks=[rec])
     ev = rec.events
     steps = sum(e[1] for e in ev if e[0] == "steps")
@@ -149,7 +133,7 @@ def test_callbacks_see_every_phase_step_log_and_level():
 def test_progress_log_writes_lines_and_a_jsonl_that_match_the_history(tmp_path):
     stream = io.StringIO()
     log = ProgressLog(stream=stream, jsonl=tmp_path / "progress.jsonl", every=0.0)
-    result = pk.solve(_poisson1d(), levels=[3, 6], adam_steps=10, lm_steps=6, n_interior=32, log_every=5,
+    result = pk.solve(poisson1d(), levels=[3, 6], adam_steps=10, lm_steps=6, n_interior=32, log_every=5,
                       callbacks=[log])
     rows = [json.loads(line) for line in (tmp_path / "progress.jsonl").read_text().splitlines()]
     h = result.history
@@ -189,7 +173,7 @@ def test_cli_writes_progress_jsonl_and_plain_lines_when_stderr_is_not_a_terminal
 def test_solve_trains_a_users_own_network():
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
-    result = pk.solve(_poisson1d(), model="mlp", net=net, adam_steps=200, lbfgs_steps=200, n_interior=64)
+    result = pk.solve(poisson1d(), model="mlp", net=net, adam_steps=200, lbfgs_steps=200, n_interior=64)
     assert result.model is net and result.metrics["architecture"] == "Sequential"
     assert result.metrics["n_params"] == 16 + 16 + 16 + 1
     assert result.metrics["rel_l2"]["u"] < 1e-2
@@ -198,11 +182,11 @@ def test_solve_trains_a_users_own_network():
 def test_a_users_network_of_the_wrong_shape_is_an_error_before_training():
     net = torch.nn.Linear(1, 3).double()
     with pytest.raises(OptionError, match=r"maps 4 points of shape \(4, 1\) to \(4, 3\); it must give \(4, 1\)"):
-        pk.solve(_poisson1d(), net=net)
+        pk.solve(poisson1d(), net=net)
 
 
 def test_metrics_record_the_options_as_plain_data(tmp_path):
-    result = pk.solve(_poisson1d(), grid=4, adam_steps=5, lm_steps=3, n_interior=32)
+    result = pk.solve(poisson1d(), grid=4, adam_steps=5, lm_steps=3, n_interior=32)
     paths = result.save(tmp_path, plots=False)
     saved = json.loads(Path(paths["metrics"]).read_text())
     assert saved["options"] == json.loads(json.dumps(asdict(result.options)))
@@ -211,7 +195,7 @@ def test_metrics_record_the_options_as_plain_data(tmp_path):
 def test_the_model_of_lowest_validation_error_in_the_last_level_is_kept():
     from pinnkan.choices import VALIDATION_POINTS
 
-    problem = _poisson1d()
+    problem = poisson1d()
     result = pk.solve(problem, levels=[3, 6], adam_steps=30, lm_steps=40, n_interior=16, log_every=10)
     h = result.history
     last = [j for j, lv in enumerate(h.level) if lv == 1]

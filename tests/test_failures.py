@@ -7,10 +7,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-import sympy as sp
 import torch
 
 import pinnkan as pk
+from helpers import poisson1d
 import pinnkan.cli as cli
 import pinnkan.solver as solver
 from pinnkan.errors import OptionError
@@ -18,13 +18,6 @@ from pinnkan.errors import OptionError
 ROOT = Path(__file__).resolve().parents[1]
 NEUMANN = str(ROOT / "problems" / "poisson1d_neumann.py")
 
-
-def _problem():
-    x = sp.symbols("x")
-    u = sp.Function("u")(x)
-    return pk.Problem(name="p1", domain=pk.Interval(0, 1), fields=[u],
-                      equations=[sp.Eq(-u.diff(x, 2), sp.pi**2 * sp.sin(sp.pi * x))],
-                      conditions=[pk.Dirichlet(u, 0)], exact={u: sp.sin(sp.pi * x)})
 
 
 def test_the_memory_of_levenberg_marquardt_is_three_jacobians_and_two_grams():
@@ -37,11 +30,11 @@ def test_levenberg_marquardt_that_would_not_fit_falls_back_or_is_refused(monkeyp
     opts = dict(grid=5, adam_steps=5, lm_steps=3, lbfgs_steps=3, n_interior=256)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = pk.solve(_problem(), **opts)
+        result = pk.solve(poisson1d(), **opts)
     assert result.options.optimizer == "lbfgs"
     assert any("training with L-BFGS instead" in str(w.message) and "GiB are free" in str(w.message) for w in caught)
     with pytest.raises(OptionError, match=r"Levenberg-Marquardt on about 258 residuals and .* --optimizer lbfgs"):
-        pk.solve(_problem(), optimizer="lm", **opts)
+        pk.solve(poisson1d(), optimizer="lm", **opts)
 
 
 def test_running_out_of_memory_keeps_the_last_good_model_and_writes_the_outputs(tmp_path, monkeypatch):

@@ -1,8 +1,6 @@
 """Interrupts and resume: Ctrl-C / SIGTERM stop at the next step and write every output; a run
 resumed from its checkpoint ends where the run never stopped ends."""
 
-import contextlib
-import io
 import json
 import signal
 from pathlib import Path
@@ -13,6 +11,7 @@ import pinnkan.cli as cli
 from pinnkan.errors import OptionError
 from pinnkan.output.checkpoint import read_checkpoint
 from pinnkan.training.callbacks import Callback
+from helpers import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 POISSON = str(ROOT / "problems" / "poisson2d.py")
@@ -20,14 +19,6 @@ RUN = ["--levels", "3,6,12", "--steps", "10,24", "--points", "96", "--boundary-p
        "--quiet", "--seed", "1"]
 
 
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 class SignalAt(Callback):

@@ -1,9 +1,7 @@
 """Run folders that can be trusted: no mixing of two runs, no stale files, names that stay in
 runs/, and a full disk that loses only what could not be written."""
 
-import contextlib
 import errno
-import io
 import json
 import os
 import subprocess
@@ -12,23 +10,15 @@ from pathlib import Path
 
 import pytest
 
-import pinnkan.cli as cli
 from pinnkan.errors import OptionError
 from pinnkan.output import folder as F
+from helpers import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 NEUMANN = str(ROOT / "problems" / "poisson1d_neumann.py")
 TINY = ["--grid", "4", "--steps", "5,3", "--points", "32", "--quiet"]
 
 
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("name, clean", [("../../escaped", "_.._escaped"), ("a b/c", "a_b_c"), ("...", "problem"),

@@ -1,7 +1,5 @@
 """End to end: the CLI (in-process and as a subprocess), outputs read back, guards, error paths."""
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -17,11 +15,11 @@ import torch
 
 import pinnkan as pk
 import pinnkan.training.trainer as trainer_module
-from pinnkan.cli import main
 from pinnkan.problem.compile import compile_problem
 from pinnkan.derivatives.engines import AutogradEngine, get_engine
 from pinnkan.output.result import Result
 from pinnkan.output.model_file import read_model_file
+from helpers import run_main
 
 torch.set_num_threads(1)  # the CI machine is shared: oversubscribed threads are ~30x slower
 
@@ -36,15 +34,6 @@ CI_BUDGET = ["--width", "24", "--grid", "5", "--optimizer", "lbfgs", "--steps", 
 TINY = ["--steps", "20,20", "--points", "128", "--boundary-points", "32"]
 
 
-def run_main(argv):
-    """main(argv) in-process: (exit status, stdout, stderr); argparse exits count as a status."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def run_cli(argv, cwd, same_threads=False):
