@@ -18,6 +18,7 @@ from pathlib import Path
 from pinnkan.choices import (ACTIVATIONS, BALANCE, CAUSAL, CAUSAL_EPSILONS, CAUSAL_SLICES, CAUSAL_THRESHOLD, DTYPES,
                              ENGINES, LM_MAX_PARAMS, MODELS, OPTIMIZERS, SAMPLERS, SEED_MAX, SPLINE_BASES)
 from pinnkan.errors import OptionError, PinnkanError
+from pinnkan.training.callbacks import Callback  # torch-free
 
 
 DEFAULT_THREADS = 1  # measured: benchmarks/busy_machine.py, docs/performance.md
@@ -254,22 +255,18 @@ def _with_hidden(problem, options: dict, hidden) -> dict:
     return options
 
 
-class _Interrupts:
+class _Interrupts(Callback):
     """While training runs, SIGINT and SIGTERM ask the trainer to stop at the next step (a
-    second Ctrl-C ends at once); before training starts they end the command as usual."""
+    second Ctrl-C ends at once); before training starts they end the command as usual. As a
+    callback it learns the trainer when the first phase starts."""
 
     SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
 
     def __init__(self):
-        from pinnkan.training.callbacks import Callback
+        self.trainer, self.previous, self.received = None, {}, None
 
-        outer = self
-
-        class Watch(Callback):
-            def on_phase_start(self, trainer, name, total):
-                outer.trainer = trainer
-
-        self.callback, self.trainer, self.previous, self.received = Watch(), None, {}, None
+    def on_phase_start(self, trainer, name, total):
+        self.trainer = trainer
 
     def _handle(self, signum, frame):
         import signal
@@ -354,7 +351,7 @@ def run_solve(args) -> int:
         with interrupts:
             result = solve(problem, model=model,
                            before_training=lambda: claim(out, args.overwrite, keep_outputs=bool(args.resume)),
-                           callbacks=[*_callbacks(args, out), interrupts.callback], resume=ckpt,
+                           callbacks=[*_callbacks(args, out), interrupts], resume=ckpt,
                            checkpoint=out / "checkpoint.pt", **options)
         try:
             paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)

@@ -27,7 +27,7 @@ import torch
 
 from pinnkan.choices import LM_MAX_PARAMS
 from pinnkan.errors import OptionError
-from pinnkan.networks.factory import build_network
+from pinnkan.networks.factory import build_network, n_parameters
 from pinnkan.output.atomic import write_json
 from pinnkan.problem.compile import compile_problem
 from pinnkan.solver import SolveOptions, check_options, solve
@@ -69,11 +69,6 @@ def best_optimizer(net, compiled) -> tuple[str, str]:
 
 OPTIMIZER_RULE = (f"optimizer auto: Levenberg-Marquardt (LM) for a network of at most {LM_MAX_PARAMS} "
                   "parameters (on its last grid) that LM supports, L-BFGS otherwise")
-
-
-def n_parameters(net) -> int:
-    """Trainable scalars of ``net`` (its ``n_params``, as solve's metrics report them)."""
-    return int(getattr(net, "n_params", sum(p.numel() for p in net.parameters() if p.requires_grad)))
 
 
 @dataclass

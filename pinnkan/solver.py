@@ -18,7 +18,8 @@ from pinnkan.derivatives.engines import get_engine
 from pinnkan.errors import OptionError, ProblemError
 from pinnkan.evaluation.metrics import evaluate
 from pinnkan.geometry.sampling import CollocationSampler
-from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, check_network, resolve_device
+from pinnkan.networks.factory import (NETWORK_KEYS, attach_parameters, build_network, check_network, n_parameters,
+                                      resolve_device)
 from pinnkan.output.result import Result
 from pinnkan.problem.checks import check_conflicting_conditions, check_piecewise_coverage
 from pinnkan.problem.compile import compile_problem, parameters_of, where
@@ -223,7 +224,7 @@ def lm_memory_bytes(n_residuals: int, n_params: int, itemsize: int = 8) -> int:
     return itemsize * (3 * n_residuals * n_params + 2 * n_params * n_params)
 
 
-def _check_lm_memory(o: "SolveOptions", compiled, problem, device, explicit: bool) -> None:
+def _check_lm_memory(o: "SolveOptions", net, compiled, problem, device, explicit: bool) -> None:
     """Refuse (``--optimizer lm``) or leave for L-BFGS (``auto``) a Levenberg-Marquardt run whose
     matrices on the last level would not fit in the free memory, before training."""
     free = _available_bytes(device)
@@ -231,8 +232,7 @@ def _check_lm_memory(o: "SolveOptions", compiled, problem, device, explicit: boo
         return
     n_eq, n_cond = len(compiled.equations), len(compiled.terms) - len(compiled.equations)
     m = o.n_interior * n_eq + o.n_boundary * (n_cond + (n_eq if o.equations_on_boundary else 0))
-    p = kan_parameter_count(o.widths, o.grid, o.degree) if o.model == "kan" else sum(
-        (a + 1) * b for a, b in zip(o.widths[:-1], o.widths[1:]))
+    p = kan_parameter_count(o.widths, o.grid, o.degree) if o.levels else n_parameters(net)  # the last level's
     need = lm_memory_bytes(m, p, 8 if o.dtype == "float64" else 4)
     if need <= 0.7 * free:
         return
@@ -310,7 +310,7 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
                 raise
             o.optimizer = "lbfgs"  # "auto" falls back where Levenberg-Marquardt does not apply
     if o.optimizer == "lm":
-        _check_lm_memory(o, compiled, problem, device, explicit=options.get("optimizer", "auto") != "auto")
+        _check_lm_memory(o, net, compiled, problem, device, explicit=options.get("optimizer", "auto") != "auto")
     validation = torch.as_tensor(problem.domain.evaluation_points(VALIDATION_POINTS), dtype=dtype, device=device)
     sampling, schedule = o.specs()
     if callbacks is None:
@@ -349,7 +349,7 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
         "problem": problem.name,
         "model": o.model,
         "architecture": describe(trainer.model) + (f", levels {','.join(map(str, o.levels))}" if o.levels else ""),
-        "n_params": int(getattr(trainer.model, "n_params", sum(p.numel() for p in trainer.model.parameters()))),
+        "n_params": n_parameters(trainer.model),
         "wall_time_s": wall,
         "steps": trainer.step,
         "final_loss": trainer.history.loss[-1] if trainer.history.loss else None,

@@ -56,6 +56,12 @@ def check_network(spec: dict, dim: int, n_fields: int, levels=None) -> None:
         raise OptionError(f"Spline degree must be between 1 and 7, got {spec['degree']}.")
 
 
+def n_parameters(net) -> int:
+    """Trainable scalars of ``net``: its ``n_params`` (KAN, MLP), else the count of its
+    parameters that require gradients (a user's own module)."""
+    return int(getattr(net, "n_params", sum(p.numel() for p in net.parameters() if p.requires_grad)))
+
+
 def attach_parameters(net, parameters: dict, dtype, device) -> None:
     """Give ``net`` the unknown constants of an inverse problem as trainable parameters
     ``net.problem_parameters[name]`` (shape (1,)), initialised to their guesses."""

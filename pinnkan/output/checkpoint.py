@@ -14,7 +14,6 @@ result equals that of the run never stopped.
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 
 from pinnkan.errors import OptionError
 from pinnkan.output.atomic import atomic_path, plain
+from pinnkan.output.model_file import load_plain_file
 from pinnkan.training.callbacks import Callback
 
 FORMAT = "pinnkan-checkpoint"
@@ -52,11 +52,7 @@ def read_checkpoint(run_dir) -> dict:
             "stopped during its first level has none, and finished runs remove theirs); run the problem "
             "again without --resume."
         )
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as exc:
-        raise OptionError(f"The checkpoint {path} could not be read ({type(exc).__name__}); it is not a complete "
-                          "checkpoint written by pinnkan. Run the problem again without --resume.") from None
+    saved = load_plain_file(path, OptionError, "checkpoint", "Run the problem again without --resume.")
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise OptionError(f"The file {path} is not a pinnkan checkpoint; run the problem again without --resume.")
     if saved.get("version", 0) > VERSION:

@@ -46,6 +46,28 @@ def save_model(path, model, options: dict, bounds, architecture: str) -> Path:
     return path
 
 
+def load_plain_file(path: Path, error: type[Exception], what: str, remedy: str):
+    """``torch.load(path, weights_only=True)``: tensors and plain data only, nothing run.
+
+    A file that holds another Python object (which could run code when unpickled) is refused,
+    and one that cannot be read (truncated, not a torch file) is reported: both as ``error``
+    naming the ``what`` and the file, followed by ``remedy``."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found is not None:
+            raise error(
+                f"The {what} {path} was refused: it holds a Python object ({found.group(1)}) besides tensors and "
+                f"plain data, which could run code when loaded, so nothing in it was run. {remedy}"
+            ) from None
+        detail = "it is not a torch file"
+    except Exception as exc:  # truncated file, not a torch file, ...
+        detail = f"{type(exc).__name__}: {exc}"
+    raise error(f"The {what} {path} could not be read ({detail}); it is not a complete {what} written by "
+                f"pinnkan. {remedy}")
+
+
 def read_model_file(path) -> dict:
     """The dict stored in ``path`` by :func:`save_model`, read with ``weights_only=True``.
     Raises :class:`PinnkanError` naming the file when it is missing, not a model file, or holds
@@ -53,21 +75,8 @@ def read_model_file(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise PinnkanError(f"The model file {path} does not exist; give the model.pt of a run folder.")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-        if found is None:  # not a pickle of plain data at all
-            raise PinnkanError(f"The model file {path} could not be read (it is not a torch file); it is not "
-                               "a complete model.pt written by pinnkan.") from None
-        raise PinnkanError(
-            f"The model file {path} was refused: it holds a Python object ({found.group(1)}) besides "
-            "tensors and plain data, which could run code when loaded, so nothing in it was run. "
-            "Load only model files written by pinnkan, or ask whoever sent it for the run folder."
-        ) from None
-    except Exception as exc:  # truncated file, not a torch file, ...
-        raise PinnkanError(f"The model file {path} could not be read ({type(exc).__name__}: {exc}); "
-                           "it is not a complete model.pt written by pinnkan.") from None
+    saved = load_plain_file(path, PinnkanError, "model file",
+                            "Load only model files written by pinnkan, or ask whoever sent it for the run folder.")
     if not isinstance(saved, dict) or "state_dict" not in saved or not ("network" in saved or "options" in saved):
         raise PinnkanError(f"The model file {path} is not a pinnkan model file (no network description).")
     if saved.get("version", 1) > VERSION:

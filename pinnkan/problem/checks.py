@@ -24,7 +24,7 @@ import sympy as sp
 import torch
 
 from pinnkan.errors import ProblemError
-from pinnkan.problem.compile import where
+from pinnkan.problem.compile import selection, where
 from pinnkan.problem.definition import Condition, Dirichlet, Equation, Initial, Neumann, Problem, Robin
 from pinnkan.problem.symbolic import compile_expression, compile_relation
 
@@ -103,18 +103,13 @@ def _evaluate_condition(problem: Problem, cond: Condition, points: np.ndarray):
     value = cond.value
     if value.atoms(sp.core.function.AppliedUndef) or any(s.name not in names for s in value.free_symbols):
         return None
-    env = _env(names, points)
-    selected = np.ones(len(points), dtype=bool)
-    if cond.on is not None:
-        if isinstance(cond.on, bool):
-            return None  # compile_problem explains the '==' mistake
-        try:
-            rel = compile_relation(cond.on, set(names), 1e-7 * float(problem.domain.diameter), "selection")
-        except ProblemError:
-            return None  # compile_problem reports a bad selection, naming the condition
-        selected = rel(env).numpy()
     try:
-        values = compile_expression(value, set(names))(env).numpy()
+        select = selection(cond.on, names, problem.domain, "selection")
+    except ProblemError:
+        return None  # compile_problem reports a bad selection (or the '==' mistake), naming the condition
+    selected = np.ones(len(points), dtype=bool) if select is None else select(points)
+    try:
+        values = compile_expression(value, set(names))(_env(names, points)).numpy()
     except ProblemError:
         return None
     return selected, values
@@ -197,10 +192,8 @@ def _piecewise_uses(problem: Problem):
 
 def _restrict(points: np.ndarray, on, names, problem: Problem) -> np.ndarray:
     """The rows of ``points`` where the selection ``on`` holds (all when None or unusable)."""
-    if on is None or isinstance(on, bool):
-        return points
     try:
-        rel = compile_relation(on, set(names), 1e-7 * float(problem.domain.diameter), "selection")
+        select = selection(on, names, problem.domain, "selection")
     except ProblemError:
         return points
-    return points[rel(_env(names, points)).numpy()]
+    return points if select is None else points[select(points)]

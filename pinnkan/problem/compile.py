@@ -149,7 +149,7 @@ def compile_problem(problem: Problem) -> CompiledProblem:
         fn, keys = build(expr, what)
         label = (region.label if region else None) or f"equation {i + 1}"
         weight = float(weights[i]) * (region.weight if region else 1.0)
-        select = _selection(region, names, problem.domain, what) if region else None
+        select = selection(region.on, names, problem.domain, what) if region else None
         terms.append(EquationTerm(label, weight, keys, fn, expr, select=select))
 
     for j, cond in enumerate(problem.conditions):
@@ -172,7 +172,7 @@ def compile_problem(problem: Problem) -> CompiledProblem:
         if isinstance(cond, Initial):
             terms.append(InitialTerm(label, cond.weight, keys, fn, expr, data=data))
         else:
-            select = _selection(cond, names, problem.domain, what)
+            select = selection(cond.on, names, problem.domain, what)
             terms.append(BoundaryTerm(label, cond.weight, keys, fn, expr, select=select, needs_normals=normals, data=data))
 
     exact, exact_params, partial, tabulated = {}, {}, set(), set()
@@ -301,16 +301,19 @@ def _substitute(expr: sp.Expr, coords, fields: dict, field_names, what: str):
     return expr.xreplace(repl), keys
 
 
-def _selection(cond: Condition, names, domain, what: str):
-    if cond.on is None:
+def selection(on, names, domain, what: str):
+    """The ``on=`` relation of a condition or an equation region as ``select(points (n, d)) ->
+    bool (n,)`` (within 1e-7 of the domain's diameter), or None without one. A Python bool
+    (``on=(x == 1)``) or a relation that is not one of the coordinates raises ProblemError."""
+    if on is None:
         return None
-    if isinstance(cond.on, bool):
+    if isinstance(on, bool):
         raise ProblemError(
-            f"The boundary selection of {what} is the Python value {cond.on}: it was probably "
+            f"The boundary selection of {what} is the Python value {on}: it was probably "
             "written with '=='; write on=sp.Eq(x, -1) (or an inequality such as on=(y > 0))."
         )
     tol = 1e-7 * float(domain.diameter)
-    rel = compile_relation(cond.on, set(names), tol, f"boundary selection of {what}")
+    rel = compile_relation(on, set(names), tol, f"boundary selection of {what}")
 
     def select(points: np.ndarray) -> np.ndarray:
         pts = torch.as_tensor(points, dtype=torch.float64)

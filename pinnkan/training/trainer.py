@@ -25,6 +25,7 @@ import copy
 import json
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -103,7 +104,7 @@ class Trainer:
         self.validation = validation
         self.exact = compiled.exact_values(validation) if validation is not None else None
         self._good_state = copy.deepcopy(model.state_dict())
-        self._best = None  # (score, step, state) once track_best() is called
+        self._best = None  # (score, step, state dict, what the score is) once track_best() is called
 
     # ------------------------------------------------------------------ helpers
     def tell(self, event: str, *args) -> None:
@@ -163,7 +164,6 @@ class Trainer:
 
     def out_of_memory(self, reason: str) -> None:
         """Training ran out of memory: go back to the last good model and record ``reason``."""
-        self._best = None
         self._stop(reason)
 
     def interrupt(self, reason: str) -> None:
@@ -240,7 +240,7 @@ class Trainer:
 
     def track_best(self) -> None:
         """From now on, remember the model of lowest :meth:`validation_score` at each logged step
-        (the schedule calls this at the start of the last level)."""
+        (the schedule calls this before the second phase of the last level)."""
         if self.validation is not None:
             self._best = (math.inf, None, None, "")
 
@@ -286,20 +286,15 @@ class Trainer:
         self.tell("on_log", {"phase": phase, "level": self.level, "grid": self.grid, "step": self.step,
                               "elapsed_s": h.time[-1], "loss": loss_value, "rel_l2": errs})
 
+    @contextmanager
     def _phase(self, name: str, total: int):
-        """Tell the callbacks that phase ``name`` of up to ``total`` steps begins; the returned
-        context manager tells them when it ends."""
-        trainer = self
-
-        class _Phase:
-            def __enter__(self):
-                trainer.tell("on_phase_start", name, total)
-
-            def __exit__(self, *exc):
-                trainer.tell("on_phase_end", name)
-                return False
-
-        return _Phase()
+        """Tell the callbacks that phase ``name`` of up to ``total`` steps begins, and that it
+        ended when the block exits (also by an exception)."""
+        self.tell("on_phase_start", name, total)
+        try:
+            yield
+        finally:
+            self.tell("on_phase_end", name)
 
     def _advance(self, n: int) -> None:
         self.tell("on_steps", n)
