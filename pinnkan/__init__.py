@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 
 _WHERE = {  # public name -> module that defines it
     **dict.fromkeys(["OptionError", "PinnkanError", "ProblemError"], "pinnkan.errors"),
-    **dict.fromkeys(["Ball", "Box", "Disk", "Domain", "Ellipse", "Interval", "MeshDomain", "Polygon",
-                     "Rectangle"], "pinnkan.geometry"),
+    **dict.fromkeys(["Ball", "Box", "Cylinder", "Disk", "Domain", "Ellipse", "Interval", "MeshDomain", "Polygon",
+                     "Rectangle", "Sphere"], "pinnkan.geometry"),
     "SpaceTime": "pinnkan.geometry.spacetime",
     "load_problem": "pinnkan.problem.loading",
     **dict.fromkeys(["Scattered", "Table"], "pinnkan.problem.tables"),
@@ -24,6 +24,7 @@ _WHERE = {  # public name -> module that defines it
                      "Problem", "Robin"], "pinnkan.problem.definition"),
     **dict.fromkeys(["KAN", "MLP"], "pinnkan.networks"),
     "load_model": "pinnkan.output.model_file",
+    "explain": "pinnkan.explain",
     "Result": "pinnkan.output.result",
     **dict.fromkeys(["SolveOptions", "check_options", "solve"], "pinnkan.solver"),
     "Callback": "pinnkan.training.callbacks",

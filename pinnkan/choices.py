@@ -16,8 +16,13 @@ SPLINE_BASES = ("bspline", "relu")  # the basis a KAN's spline coefficients are 
 DTYPES = ("float64", "float32")
 ACTIVATIONS = ("tanh", "sin", "silu", "gelu")  # MLP activations
 CAUSAL = ("auto", "on", "off")  # causal residual weights over time slices (pinnkan.training.causal)
+PERIODIC = ("auto", "embed", "penalty")  # Periodic: input embedding (exact; auto where it applies) or penalty terms
+HARD_DIRICHLET = ("off", "on")  # Dirichlet conditions imposed exactly, u = g + phi N (pinnkan.networks.constraints)
+EXACT_INITIAL = ("off", "on")  # initial values imposed exactly, u = u0 + (t - t0) N
 
 LM_MAX_PARAMS = 3000  # "auto" picks Levenberg-Marquardt for KANs up to this size
+LM_SOLVERS = ("auto", "dense", "cg")  # the damped LM step: Cholesky of J^T J, or matrix-free CG
+LM_DENSE_MAX_PARAMS = 5000  # "auto" solves densely up to this many parameters, by CG above (docs/performance.md)
 # KAN default: multilevel on these grids (chosen by measurement, docs/benchmarks.md); d > 3 as 3
 DEFAULT_LEVELS = {1: (5, 10, 20, 40), 2: (5, 10, 20, 40), 3: (4, 8, 16)}
 VALIDATION_POINTS = 2000  # points of the error history during training

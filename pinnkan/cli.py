@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from pinnkan.choices import (ACTIVATIONS, BALANCE, CAUSAL, CAUSAL_EPSILONS, CAUSAL_SLICES, CAUSAL_THRESHOLD, DTYPES,
-                             ENGINES, LM_MAX_PARAMS, MODELS, OPTIMIZERS, SAMPLERS, SEED_MAX, SPLINE_BASES)
+                             ENGINES, EXACT_INITIAL, HARD_DIRICHLET, PERIODIC, LM_DENSE_MAX_PARAMS, LM_MAX_PARAMS, LM_SOLVERS, MODELS, OPTIMIZERS, SAMPLERS,
+                             SEED_MAX, SPLINE_BASES)
 from pinnkan.errors import OptionError, PinnkanError
 from pinnkan.training.callbacks import Callback  # torch-free
 
@@ -103,6 +104,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", default=OPTIMIZERS[0], choices=OPTIMIZERS,
                    help="second-phase optimizer: lm (Levenberg-Marquardt), lbfgs, or auto (default: lm "
                         f"for KANs up to {LM_MAX_PARAMS} parameters, else lbfgs)")
+    p.add_argument("--lm-solver", default=LM_SOLVERS[0], choices=LM_SOLVERS,
+                   help="how a Levenberg-Marquardt step is solved: dense (Cholesky of J^T J), cg (matrix-free "
+                        f"conjugate gradients on J v, J^T u products), or auto (default: dense up to "
+                        f"{LM_DENSE_MAX_PARAMS} parameters, else cg)")
     p.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
     p.add_argument("--points", type=_bounded(1), metavar="N", help="interior collocation points")
     p.add_argument("--boundary-points", type=_bounded(1), metavar="N", help="collocation points per boundary condition")
@@ -139,6 +144,22 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--causal-eps", type=_floats, default=list(CAUSAL_EPSILONS), metavar="E1,E2,...",
                    help="increasing ladder of the causal eps, one rung up when all weights exceed "
                         f"{CAUSAL_THRESHOLD} (default {','.join(f'{e:g}' for e in CAUSAL_EPSILONS)})")
+    p.add_argument("--periodic", default=PERIODIC[0], choices=PERIODIC,
+                   help="Periodic conditions: embed = exact, the network sees (cos, sin) of the periodic "
+                        "coordinate; penalty = loss terms on matched points; auto (default) = embed where every "
+                        "field is periodic in that coordinate of a box")
+    p.add_argument("--hard-dirichlet", default=HARD_DIRICHLET[0], choices=HARD_DIRICHLET,
+                   help="on: Dirichlet conditions imposed exactly, u = g + phi N with phi a distance function "
+                        "to the boundary part (boxes, disks, balls, polygons, set operations); default off")
+    p.add_argument("--exact-initial", default=EXACT_INITIAL[0], choices=EXACT_INITIAL,
+                   help="on: initial conditions imposed exactly, u = u0 + (t - t0) N (u0 + (t - t0) v0 + "
+                        "(t - t0)^2 N with an initial u_t); default off")
+    p.add_argument("--time-windows", type=_bounded(1), default=1, metavar="K",
+                   help="time marching: train K consecutive time windows in turn, each starting from the one "
+                        "before and taking its end state as initial condition (default 1: the whole interval at once)")
+    p.add_argument("--sparsity", type=float, default=0.0, metavar="LAMBDA",
+                   help="KAN: add LAMBDA times the KAN paper's sparsity penalty (edge L1 norms + entropy) to the "
+                        "loss, so that pinnkan explain finds fewer edges and simpler formulas (default 0: none)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no progress lines")
     p.add_argument("--progress-every", type=_seconds, default=10.0, metavar="S",
                    help="when stderr is not a terminal (a log file, a batch job): one progress line every "
@@ -175,6 +196,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--levels", type=_ints, metavar="G1,G2,...", help="multilevel KAN: train on these grids in turn")
     s.add_argument("--resample-levels", action="store_true",
                    help="multilevel KAN: fresh collocation points after each refinement")
+    s.add_argument("--points-growth", type=float, default=1.0, metavar="F",
+                   help="multilevel KAN: interior and boundary points x F per level, --points and "
+                        "--boundary-points on the last level, redrawn at each refinement (default 1: the same)")
+    s.add_argument("--nproc", type=_bounded(1), default=1, metavar="N",
+                   help="train data-parallel in N local processes (torchrun's launcher; each process owns a "
+                        "share of the points, rank 0 writes the outputs; see docs/cluster.md) (default 1)")
     s.add_argument("--resolution", type=_bounded(1), metavar="R", help="export mesh resolution")
     s.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     s.add_argument("--resume", metavar="RUN_DIR",
@@ -183,7 +210,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--mesh", metavar="FILE", help="also write the solution on this mesh (any meshio format) "
                    "to <out>/on_mesh.vtu (a time series on_mesh.pvd for a time-dependent problem)")
     c = sub.add_parser("compare", help="KAN-PINN against MLP-PINN on the same points and budget")
-    ap.commands = {"solve": s, "compare": c}
+    e = sub.add_parser("explain", help="draw, prune and fit a formula to the KAN of a run folder")
+    _explain_flags(e)
+    ap.commands = {"solve": s, "compare": c, "explain": e}
     _common(c)
     c.add_argument("--seeds", type=_bounded(1), default=1, metavar="K", help="number of seeds (default 1)")
     c.add_argument("--match-params", action="store_true", help="give the MLP about the KAN's parameter count")
@@ -195,12 +224,14 @@ def parser() -> argparse.ArgumentParser:
 def _options(args) -> dict:
     o = {"degree": args.degree, "activation": args.activation, "sampler": args.sampler,
          "spline_basis": args.basis, "engine": args.engine, "optimizer": args.optimizer,
+         "lm_solver": args.lm_solver,
          "free_knots": args.free_knots,
          "adaptive_sampling": "rad" if args.rad else "none",
          "equations_on_boundary": args.equations_on_boundary, "starts": args.starts,
          "resample_every": args.resample_every, "device": args.device, "dtype": args.dtype,
          "seed": args.seed, "progress": False, "causal": args.causal, "causal_slices": args.causal_slices,
-         "causal_epsilons": tuple(args.causal_eps)}
+         "causal_epsilons": tuple(args.causal_eps), "time_windows": args.time_windows, "sparsity": args.sparsity,
+         "periodic": args.periodic, "hard_dirichlet": args.hard_dirichlet, "exact_initial": args.exact_initial}
     if args.eval_points is not None:
         o["n_eval"] = args.eval_points
     if args.balance is not None:
@@ -276,8 +307,9 @@ class _Interrupts(Callback):
             raise KeyboardInterrupt
         self.received = name
         self.trainer.interrupt(name)
-        print(f"pinnkan: {name}: stopping at the next step and writing the outputs "
-              "(press Ctrl-C again to end at once)", file=sys.stderr, flush=True)
+        if _rank() == 0:
+            print(f"pinnkan: {name}: stopping at the next step and writing the outputs "
+                  "(press Ctrl-C again to end at once)", file=sys.stderr, flush=True)
 
     def __enter__(self):
         import signal
@@ -311,10 +343,44 @@ def _resumed_options(args, problem) -> tuple[str, dict, dict]:
                           f"{args.problem}; give the problem file that run was made from.")
     options = dict(ckpt["options"])
     options.setdefault("causal", "off")  # a checkpoint from before causal weights: the run had none
+    options.setdefault("periodic", "penalty")  # one from before the periodic embedding: penalty terms
     model = options.pop("model")
     options["device"] = args.device
     options["progress"] = False
     return model, options, ckpt
+
+
+def _rank() -> int:
+    """This process's rank under torchrun (RANK), 0 otherwise; read torch-free."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def _on_rank_zero(fn) -> None:
+    """Data-parallel: ``fn()`` on rank 0 alone (claiming the output folder); every rank learns
+    whether it failed, and the other ranks then end quietly with the same status. ``fn()`` in one
+    process."""
+    from pinnkan.training import distributed
+
+    failure = None
+    if distributed.is_main():
+        try:
+            fn()
+        except Exception as exc:
+            failure = exc
+    if distributed.any_rank(failure is not None):
+        if failure is not None:
+            raise failure
+        raise OptionError("rank 0 could not prepare the output folder")  # said by rank 0 alone
+
+
+def _status(result, interrupts) -> int:
+    """The exit status of a finished solve (0, 3 stopped or diverged, 130/143 interrupted)."""
+    if interrupts.status:
+        return interrupts.status
+    return 3 if result.metrics.get("stopped") or result.metrics.get("diverged") else 0
 
 
 def run_solve(args) -> int:
@@ -335,6 +401,8 @@ def run_solve(args) -> int:
         options["levels"] = args.levels
     if args.resample_levels and not args.resume:
         options["resample_levels"] = True
+    if args.points_growth != 1 and not args.resume:
+        options["points_growth"] = args.points_growth
     if args.budget_seconds is not None and not args.resume:
         options["budget_seconds"] = args.budget_seconds
     if args.mesh:
@@ -346,31 +414,43 @@ def run_solve(args) -> int:
 
     out = _out_folder(args, f"{problem.name}-{model}")
     interrupts = _Interrupts()
+    main = _rank() == 0  # data-parallel (torchrun): rank 0 alone prints and writes, the others train
     # the folder is claimed (locked, proved writable) once every check has passed, before training
     try:
         with interrupts:
             result = solve(problem, model=model,
-                           before_training=lambda: claim(out, args.overwrite, keep_outputs=bool(args.resume)),
-                           callbacks=[*_callbacks(args, out), interrupts], resume=ckpt,
+                           before_training=lambda: _on_rank_zero(
+                               lambda: claim(out, args.overwrite, keep_outputs=bool(args.resume))),
+                           callbacks=[*(_callbacks(args, out) if main else []), interrupts], resume=ckpt,
                            checkpoint=out / "checkpoint.pt", **options)
+        from pinnkan.training.distributed import barrier
+
         try:
-            paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
+            if main:
+                paths = result.save(out, plots=not args.no_plots, resolution=args.resolution)
+                if args.mesh:
+                    from pinnkan.output.on_mesh import export_on_mesh
+
+                    paths["on_mesh"] = export_on_mesh(result, args.mesh, out / "on_mesh.vtu")
         except OutputError as exc:
             print(result.summary())
             print(f"pinnkan: error: {exc}", file=sys.stderr)
             return 4
-        if args.mesh:
-            from pinnkan.output.on_mesh import export_on_mesh
-
-            paths["on_mesh"] = export_on_mesh(result, args.mesh, out / "on_mesh.vtu")
+        finally:
+            barrier()  # data-parallel: the other ranks end once rank 0's outputs are written
     finally:
-        release(out)
+        if main:
+            release(out)
+    if not main:
+        return _status(result, interrupts)
     print(result.summary())
     files = sorted({Path(p).name for p in paths.values()})
     print(f"outputs: {out}/ ({', '.join(files)})")
     if interrupts.status:
+        go_on = (f" Go on with: pinnkan solve {args.problem} --resume {out}"
+                 if options.get("time_windows", 1) == 1 else "")  # time marching writes no checkpoint
         print(f"pinnkan: interrupted by {interrupts.received}; the outputs hold the model of step "
-              f"{result.metrics['steps']}. Go on with: pinnkan solve {args.problem} --resume {out}", file=sys.stderr)
+              f"{result.metrics['steps']}.{go_on}", file=sys.stderr)
         return interrupts.status
     if result.metrics.get("stopped"):
         print(f"pinnkan: training stopped early: {result.metrics['stopped']}", file=sys.stderr)
@@ -384,6 +464,9 @@ def run_solve(args) -> int:
 
 def run_compare(args) -> int:
     from pinnkan.problem.loading import load_problem
+
+    if os.environ.get("WORLD_SIZE", "1") != "1":
+        raise OptionError("pinnkan compare runs in one process; use pinnkan solve under torchrun (or --nproc).")
 
     problem = load_problem(args.problem)  # first: a broken problem file is reported before torch loads
     _set_threads(args)
@@ -414,6 +497,59 @@ def run_compare(args) -> int:
     return 3 if stopped else 0
 
 
+def _launch(args, argv: list[str]) -> int:
+    """``pinnkan solve --nproc N ...``: the same command in N local processes, started by
+    torchrun's launcher (:mod:`pinnkan.training.launch`); the status is rank 0's."""
+    if os.environ.get("WORLD_SIZE", "1") != "1":
+        raise OptionError(f"--nproc {args.nproc} starts its own processes, but this one was started by a launcher "
+                          f"(WORLD_SIZE={os.environ['WORLD_SIZE']}); leave --nproc out under torchrun.")
+    from pinnkan.problem.loading import load_problem
+
+    load_problem(args.problem)  # a broken problem file is reported once, before any process starts
+    from pinnkan.training.launch import launch, without_nproc
+
+    return launch(args.nproc, ["solve", *without_nproc(argv[argv.index("solve") + 1:])])
+
+
+def _explain_flags(e: argparse.ArgumentParser) -> None:
+    e.add_argument("run", metavar="RUN_DIR", help="run folder written by pinnkan solve (model.pt, metrics.json)")
+    e.add_argument("--problem", metavar="FILE", help="the problem file of the run: fine-tune the pruned network and "
+                   "refine the formula's constants on its PDE loss, and measure against its exact solution")
+    e.add_argument("--threshold", type=float, default=1e-2, metavar="T",
+                   help="prune edges whose L1 score is below T, then nodes left without edges (default 0.01)")
+    e.add_argument("--fine-tune-steps", type=_bounded(0), default=100, metavar="N",
+                   help="L-BFGS steps on the PDE loss for the pruned network, with --problem (default 100)")
+    e.add_argument("--refine-steps", type=_bounded(0), default=100, metavar="N",
+                   help="L-BFGS steps on the PDE loss for the formula's constants, with --problem (default 100)")
+    e.add_argument("--library", metavar="F[,F...]",
+                   help="library functions to fit the edges with (default all: x,x^2,x^3,sin,cos,tanh,exp,log,"
+                        "sqrt,1/x)")
+    e.add_argument("--out", metavar="DIR", help="where to write (default RUN_DIR/explain)")
+    e.add_argument("--threads", type=int, metavar="N", help=f"CPU threads for torch (default {DEFAULT_THREADS})")
+
+
+def run_explain(args) -> int:
+    """``pinnkan explain RUN_DIR``: network.png, pruned.png, model_pruned.pt, formula.txt,
+    formula.json and explain.json in --out; the formula printed."""
+    problem = None
+    if args.problem:
+        from pinnkan.problem.loading import load_problem
+
+        problem = load_problem(args.problem)
+    if not (args.threshold >= 0 and args.threshold < float("inf")):
+        raise OptionError(f"--threshold must be a finite number >= 0, got {args.threshold}.")
+    _set_threads(args)
+    from pinnkan.explain import explain_run
+
+    library = [f for f in args.library.replace(" ", "").split(",") if f] if args.library else None
+    result = explain_run(args.run, problem=problem, out_dir=args.out, threshold=args.threshold,
+                         fine_tune_steps=args.fine_tune_steps, refine_steps=args.refine_steps, library=library,
+                         verbose=True)
+    print(result.text, end="")
+    print(f"outputs: {', '.join(sorted(str(p) for p in result.paths.values()))}")
+    return 0
+
+
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     return f"pinnkan: warning: {message}\n"
 
@@ -423,15 +559,24 @@ def main(argv=None) -> int:
 
     warnings.formatwarning = _format_warning
     args = parser().parse_args(argv)
+    quiet = _rank() != 0  # data-parallel: only rank 0 speaks (the ranks meet the same errors and warnings)
+    if quiet:
+        warnings.simplefilter("ignore")
     try:
         if args.threads is not None and args.threads < 1:
             raise OptionError(f"--threads must be at least 1, got {args.threads}.")
+        if args.command == "solve" and args.nproc > 1:
+            return _launch(args, sys.argv[1:] if argv is None else [str(a) for a in argv])
+        if args.command == "explain":
+            return run_explain(args)
         return run_solve(args) if args.command == "solve" else run_compare(args)
     except PinnkanError as exc:
-        print(f"pinnkan: error: {exc}", file=sys.stderr)
+        if not quiet:
+            print(f"pinnkan: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("pinnkan: interrupted", file=sys.stderr)
+        if not quiet:
+            print("pinnkan: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # stdout closed early (e.g. `pinnkan solve ... | head -1`): outputs are written
         try:

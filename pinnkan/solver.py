@@ -13,11 +13,13 @@ import numpy as np
 import torch
 
 from pinnkan.choices import (ADAPTIVE, CAUSAL, CAUSAL_EPSILONS, CAUSAL_SLICES, DEFAULT_LEVELS, DTYPES, ENGINES,
-                             LM_MAX_PARAMS, MODELS, OPTIMIZERS, SAMPLERS, SPLINE_BASES, VALIDATION_POINTS)
+                             EXACT_INITIAL, HARD_DIRICHLET, LM_MAX_PARAMS, MODELS, OPTIMIZERS, PERIODIC, SAMPLERS,
+                             SPLINE_BASES, VALIDATION_POINTS)
 from pinnkan.derivatives.engines import get_engine
 from pinnkan.errors import OptionError, ProblemError
 from pinnkan.evaluation.metrics import evaluate
 from pinnkan.geometry.sampling import CollocationSampler
+from pinnkan.networks.constraints import plan_constraints
 from pinnkan.networks.factory import (NETWORK_KEYS, attach_parameters, build_network, check_network, n_parameters,
                                       resolve_device)
 from pinnkan.output.result import Result
@@ -25,9 +27,10 @@ from pinnkan.problem.checks import check_conflicting_conditions, check_piecewise
 from pinnkan.problem.compile import compile_problem, parameters_of, where
 from pinnkan.problem.definition import Problem
 from pinnkan.training.callbacks import ProgressBar
+from pinnkan.training import distributed
 from pinnkan.training.causal import causal_mode
 from pinnkan.training.memory import peak_gpu_mib, peak_rss_mib
-from pinnkan.training.schedule import kan_parameter_count, level_summary, run_schedule
+from pinnkan.training.schedule import check_continuation, kan_parameter_count, level_summary, run_schedule
 from pinnkan.training.spec import CausalSpec, SamplingSpec, ScheduleSpec
 from pinnkan.training.trainer import Trainer
 
@@ -43,12 +46,14 @@ class SolveOptions:
     spline_basis: str = "bspline"
     free_knots: bool = False
     resample_levels: bool = False
+    points_growth: float = 1.0  # interior and boundary counts x F per level, the given ones on the last level
     activation: str = "tanh"
     adam_steps: int | None = None
     adam_lr: float | None = None
     lbfgs_steps: int | None = None
     optimizer: str = "auto"
     lm_steps: int | None = None
+    lm_solver: str = "auto"  # the damped LM step: dense (Cholesky), cg (matrix-free) or auto (by size)
     n_interior: int | None = None
     n_boundary: int | None = None
     sampler: str = "sobol"
@@ -70,6 +75,11 @@ class SolveOptions:
     causal: str = "auto"  # causal residual weights: auto (resolved per problem by solve), on, off
     causal_slices: int = CAUSAL_SLICES
     causal_epsilons: tuple = CAUSAL_EPSILONS
+    periodic: str = "auto"  # Periodic conditions: auto (embedding where it applies), embed, penalty
+    hard_dirichlet: str = "off"  # Dirichlet conditions imposed exactly, u = g + phi N: on, off
+    exact_initial: str = "off"  # initial conditions imposed exactly, u = u0 + (t - t0) N: on, off
+    time_windows: int = 1  # time marching over this many windows (pinnkan.training.marching); 1: none
+    sparsity: float = 0.0  # lambda of the KAN paper's sparsity penalty (L1 + entropy of the edges); 0: none
 
     def complete(self, dim: int, n_fields: int) -> "SolveOptions":
         """Fill in model- and dimension-dependent defaults; validate the values (each spec
@@ -80,7 +90,10 @@ class SolveOptions:
                                      ("adaptive sampling", o.adaptive_sampling, ADAPTIVE),
                                      ("derivative engine", o.engine, ENGINES),
                                      ("spline basis", o.spline_basis, SPLINE_BASES),
-                                     ("causal training mode", o.causal, CAUSAL)):
+                                     ("causal training mode", o.causal, CAUSAL),
+                                     ("periodic mode", o.periodic, PERIODIC),
+                                     ("hard_dirichlet mode", o.hard_dirichlet, HARD_DIRICHLET),
+                                     ("exact_initial mode", o.exact_initial, EXACT_INITIAL)):
             if value not in choices:
                 raise OptionError(f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
         kan = o.model == "kan"
@@ -102,6 +115,11 @@ class SolveOptions:
             o.grid = 10
         if o.free_knots and not kan:
             raise OptionError("Free knots (free_knots / --free-knots) apply to KANs only.")
+        if o.sparsity and not kan:
+            raise OptionError("The sparsity penalty (sparsity / --sparsity) applies to KANs only: drop it for the MLP.")
+        if o.sparsity and o.optimizer == "lm":
+            raise OptionError("The sparsity penalty (--sparsity) is not a sum of squares, so Levenberg-Marquardt "
+                              "cannot train it: use --optimizer lbfgs (or auto) with --sparsity.")
         check_network(o.network(), dim, n_fields, o.levels)
         defaults = {"adam_steps": 200 if kan else 500, "adam_lr": 1e-2 if kan else 1e-3, "lbfgs_steps": 2000,
                     "lm_steps": 800, "balance": "grad" if kan else "none",  # docs/benchmarks.md, section 8
@@ -109,11 +127,16 @@ class SolveOptions:
         for name, value in defaults.items():
             if getattr(o, name) is None:
                 setattr(o, name, value)
+        if o.optimizer == "auto" and o.sparsity:
+            o.optimizer = "lbfgs"  # the penalty is not a sum of squares: no Levenberg-Marquardt
         if o.optimizer == "auto":
             count = kan_parameter_count(o.widths, o.grid, o.degree) + (sum(o.widths[:-1]) * o.grid if o.free_knots else 0)
             o.optimizer = "lm" if kan and count <= LM_MAX_PARAMS else "lbfgs"
         if isinstance(o.n_eval, bool) or not isinstance(o.n_eval, int) or o.n_eval < 1:
             raise OptionError(f"Option n_eval must be an integer >= 1, got {o.n_eval!r}.")
+        if isinstance(o.time_windows, bool) or not isinstance(o.time_windows, int) or o.time_windows < 1:
+            raise OptionError(f"Option time_windows (--time-windows) must be an integer >= 1 (1: no time "
+                              f"marching), got {o.time_windows!r}.")
         o.specs()  # each spec checks its own values
         return o
 
@@ -129,23 +152,25 @@ class SolveOptions:
         sampling = SamplingSpec(n_interior=self.n_interior, n_boundary=self.n_boundary, method=self.sampler,
                                 seed=self.seed, adaptive=self.adaptive_sampling, resample_every=self.resample_every,
                                 resample_levels=self.resample_levels,
-                                equations_on_boundary=bool(self.equations_on_boundary))
+                                equations_on_boundary=bool(self.equations_on_boundary),
+                                points_growth=self.points_growth)
         schedule = ScheduleSpec(levels=tuple(self.levels or [self.grid]), optimizer=self.optimizer,
                                 adam_steps=self.adam_steps, adam_lr=self.adam_lr, lbfgs_steps=self.lbfgs_steps,
                                 lm_steps=self.lm_steps, starts=self.starts, start_steps=self.start_steps,
                                 budget_seconds=self.budget_seconds, balance=self.balance, weights=dict(self.weights),
                                 log_every=self.log_every, progress=self.progress,
-                                causal=causal if self.causal == "on" else None)
+                                causal=causal if self.causal == "on" else None, sparsity=self.sparsity,
+                                lm_solver=self.lm_solver)
         return sampling, schedule
 
 
-def build_model(o: SolveOptions, bounds, dtype, device):
+def build_model(o: SolveOptions, bounds, dtype, device, constraint: dict | None = None):
     """The network described by options ``o`` on its first grid, inputs normalised from the
-    domain box ``bounds``."""
+    domain box ``bounds``; inside the exact ``constraint`` (:func:`plan_constraints`) when given."""
     spec = {k: getattr(o, k) for k in NETWORK_KEYS}
     if o.levels:
         spec["grid"] = o.levels[0]
-    return build_network(spec, bounds, dtype, device)
+    return build_network(spec, bounds, dtype, device, constraint)
 
 
 def check_options(problem: Problem, model: str = "kan", **options) -> SolveOptions:
@@ -153,16 +178,17 @@ def check_options(problem: Problem, model: str = "kan", **options) -> SolveOptio
     values, the network's construction, the device, the problem's compile and the loss-weight
     labels (the collocation draws are checked when solve samples them). Raises OptionError or
     ProblemError; returns the completed options."""
-    o, _ = _checked(problem, model, options)
+    o, _, plan = _checked(problem, model, options)
     resolve_device(o.device)
     get_engine(o.engine)
     with torch.random.fork_rng(devices=[]):  # the network's own checks (activation, ...); RNG left as is
-        build_model(o, problem.domain.bounds, torch.float64, torch.device("cpu"))
+        build_model(o, problem.domain.bounds, torch.float64, torch.device("cpu"), plan)
     return o
 
 
-def _checked(problem, model: str, options: dict):
-    """The checks that need neither the device nor the network: (completed options, compiled problem)."""
+def _checked(problem, model: str, options: dict, own_network: bool = False):
+    """The checks that need neither the device nor the network: (completed options, compiled
+    problem without the terms imposed exactly, the constraint's description or None)."""
     if not isinstance(problem, Problem):
         raise ProblemError(f"solve() needs a pinnkan Problem, got {type(problem).__name__}.")
     unknown = set(options) - set(SolveOptions.__dataclass_fields__)
@@ -171,6 +197,9 @@ def _checked(problem, model: str, options: dict):
     o = SolveOptions(model=model, **options).complete(problem.domain.dim, len(problem.fields))
     compiled = compile_problem(problem)
     o.causal = causal_mode(o.causal, compiled)
+    if not own_network:  # a network of one's own may have no refine: solve checks it then
+        check_continuation(compiled, len(o.levels or [o.grid]))
+    _check_time_windows(o, compiled)
     check_conflicting_conditions(problem)
     check_piecewise_coverage(problem)
     labels = {t.label for t in compiled.terms}
@@ -180,7 +209,26 @@ def _checked(problem, model: str, options: dict):
             f"Loss weights name {', '.join(sorted(bad))}, which are not terms of {where(problem)}; "
             f"its terms are {', '.join(sorted(labels))}."
         )
-    return o, compiled
+    if o.time_windows > 1 and "on" in (o.hard_dirichlet, o.exact_initial):
+        raise OptionError("Time marching (--time-windows) takes each window's initial values from the window "
+                          "before, so hard_dirichlet and exact_initial must be off with it "
+                          f"for {where(problem)}.")
+    plan, compiled.terms = plan_constraints(compiled, o.periodic, o.hard_dirichlet, o.exact_initial, own_network)
+    return o, compiled, plan
+
+
+def _check_time_windows(o: SolveOptions, compiled) -> None:
+    """Time marching (``time_windows`` > 1) needs a time-dependent forward problem."""
+    if o.time_windows == 1:
+        return
+    if compiled.problem.time is None:
+        raise OptionError(f"Time marching (time_windows={o.time_windows}, --time-windows) splits the time interval "
+                          f"into windows, but {compiled.location} has no time; add time=(t, t0, t1) to its Problem "
+                          "or drop --time-windows.")
+    if compiled.parameters:
+        raise OptionError(f"Time marching (--time-windows) trains one network per window, but {compiled.location} "
+                          f"has unknown parameters ({', '.join(sorted(compiled.parameters))}) that all windows "
+                          "would have to share; drop --time-windows for this inverse problem.")
 
 
 def _users_network(net, o: SolveOptions, problem, dtype, device):
@@ -225,22 +273,32 @@ def lm_memory_bytes(n_residuals: int, n_params: int, itemsize: int = 8) -> int:
 
 
 def _check_lm_memory(o: "SolveOptions", net, compiled, problem, device, explicit: bool) -> None:
-    """Refuse (``--optimizer lm``) or leave for L-BFGS (``auto``) a Levenberg-Marquardt run whose
-    matrices on the last level would not fit in the free memory, before training."""
+    """Refuse (``--optimizer lm --lm-solver dense``), solve matrix-free (``--lm-solver auto``) or
+    leave for L-BFGS (``--optimizer auto``) a dense Levenberg-Marquardt run whose matrices on the
+    last level would not fit in the free memory, before training. The matrix-free step
+    (``lm_solver`` cg) holds O(M + P) numbers and is never refused."""
+    from pinnkan.training.gauss_newton import choose_solver
+
     free = _available_bytes(device)
-    if free is None:
-        return
     n_eq, n_cond = len(compiled.equations), len(compiled.terms) - len(compiled.equations)
     m = o.n_interior * n_eq + o.n_boundary * (n_cond + (n_eq if o.equations_on_boundary else 0))
+    m = -(-m // distributed.world_size())  # data-parallel: each rank's share of the rows
     p = kan_parameter_count(o.widths, o.grid, o.degree) if o.levels else n_parameters(net)  # the last level's
-    need = lm_memory_bytes(m, p, 8 if o.dtype == "float64" else 4)
-    if need <= 0.7 * free:
+    if choose_solver(o.lm_solver, p) == "cg":
+        return
+    need = lm_memory_bytes(m, p, 8 if o.dtype == "float64" else 4) * distributed.ranks_sharing(device)
+    # data-parallel: every rank decides alike (free memory may differ between GPUs)
+    if not distributed.any_rank(free is not None and need > 0.7 * free):
         return
     what = (f"Levenberg-Marquardt on about {m} residuals and {p} parameters needs about {need / 2**30:.1f} GiB, "
-            f"but {free / 2**30:.1f} GiB are free")
+            f"but {'less' if free is None else f'{free / 2**30:.1f} GiB'} are free")
+    if explicit and o.lm_solver == "auto":
+        warnings.warn(f"{what}: solving its steps matrix-free (--lm-solver cg) instead.", UserWarning, stacklevel=3)
+        o.lm_solver = "cg"
+        return
     if explicit:
-        raise OptionError(f"{what}; use fewer points (--points), a smaller network or --optimizer lbfgs "
-                          f"for {where(problem)}.")
+        raise OptionError(f"{what}; use --lm-solver cg (matrix-free), fewer points (--points), a smaller network "
+                          f"or --optimizer lbfgs for {where(problem)}.")
     warnings.warn(f"{what}: training with L-BFGS instead.", UserWarning, stacklevel=3)
     o.optimizer = "lbfgs"
 
@@ -283,22 +341,28 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
     these options, to go on from the end of its last completed level; ``checkpoint``: a path
     where such a checkpoint is written at the end of each level.
     """
-    o, compiled = _checked(problem, model, options)
-    device = resolve_device(o.device)
+    o, compiled, plan = _checked(problem, model, options, own_network=net is not None)
+    device = distributed.rank_device(resolve_device(o.device))  # under torchrun: one GPU per rank
+    distributed.setup(device)  # under torchrun (WORLD_SIZE > 1): join the process group, train data-parallel
     dtype = torch.float64 if o.dtype == "float64" else torch.float32
     engine = get_engine(o.engine)
 
     torch.manual_seed(o.seed)
     sampler = CollocationSampler(problem.domain, method=o.sampler, seed=o.seed)
+    if o.time_windows > 1 and (resume is not None or net is not None):
+        raise OptionError(f"Time marching (--time-windows {o.time_windows}) builds one network per window and "
+                          f"writes no checkpoint, so it cannot go on from a checkpoint (--resume) nor train a "
+                          f"network of your own (net=); drop --time-windows or those.")
     if resume is not None:
         if net is not None:
             raise OptionError("resume= rebuilds the network of the checkpoint; it cannot be used with net=.")
         net = build_network({**o.network(), "grid": int(resume["state"]["grid"])}, problem.domain.bounds, dtype,
-                            device)
+                            device, plan)
     elif net is None:
-        net = build_model(o, problem.domain.bounds, dtype, device)
+        net = build_model(o, problem.domain.bounds, dtype, device, plan)
     else:
         net = _users_network(net, o, problem, dtype, device)
+        check_continuation(compiled, len(o.levels or [o.grid]))
     attach_parameters(net, compiled.parameters, dtype, device)
     if o.optimizer == "lm":
         from pinnkan.training.levenberg import check_supported
@@ -314,8 +378,8 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
     validation = torch.as_tensor(problem.domain.evaluation_points(VALIDATION_POINTS), dtype=dtype, device=device)
     sampling, schedule = o.specs()
     if callbacks is None:
-        callbacks = [ProgressBar()] if o.progress else []
-    if checkpoint is not None:
+        callbacks = [ProgressBar()] if o.progress and distributed.is_main() else []
+    if checkpoint is not None and o.time_windows == 1:  # time marching writes no checkpoint
         from pinnkan.output.checkpoint import Checkpointer
 
         callbacks = [*callbacks, Checkpointer(checkpoint, o, problem.name)]
@@ -327,21 +391,35 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
         """Start k's network: its own seed, drawn from (seed, k); the global torch RNG is left as is."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(np.random.SeedSequence([o.seed, k]).generate_state(1)[0]))
-            other = build_model(o, problem.domain.bounds, dtype, device)
+            other = build_model(o, problem.domain.bounds, dtype, device, plan)
         attach_parameters(other, compiled.parameters, dtype, device)
         return other
 
     if before_training is not None:
         before_training()
+    marching = None
+    if o.time_windows > 1:  # the trainer above has checked every term's points on the whole interval
+        from pinnkan.training.marching import TimeMarching
+
+        marching = TimeMarching(compiled, lambda bounds: build_model(o, bounds, dtype, device, plan), engine, schedule,
+                                sampling, o.time_windows, callbacks)
     t0 = time.perf_counter()
     try:
-        run_schedule(trainer, new_start, None if resume is None else {"level": resume["level"], "used": resume["used"]})
+        if marching is not None:
+            marching.run()
+        else:
+            run_schedule(trainer, new_start, None if resume is None else {"level": resume["level"],
+                                                                          "used": resume["used"]})
     except (MemoryError, RuntimeError) as exc:  # torch.OutOfMemoryError is a RuntimeError
         if not _out_of_memory(exc):
             raise
-        trainer.out_of_memory(f"out of memory at step {trainer.step} ({type(exc).__name__}); kept the last good "
+        current = trainer if marching is None else marching
+        current.out_of_memory(f"out of memory at step {current.step} ({type(exc).__name__}); kept the last good "
                               "model. Use fewer points (--points), a smaller network or --optimizer lbfgs")
+    if marching is not None:
+        trainer = marching.joined()  # the joined model, history and step count of all windows
     wall = time.perf_counter() - t0 + (float(resume["state"]["elapsed_s"]) if resume is not None else 0.0)
+    compiled.set_continuation(None)  # the metrics, and the result's residuals, are for the problem's own values
 
     eval_points = torch.as_tensor(problem.domain.evaluation_points(o.n_eval), dtype=dtype, device=device)
     metrics = evaluate(compiled, trainer.model, engine, eval_points)
@@ -363,8 +441,14 @@ def solve(problem: Problem, model: str = "kan", before_training=None, callbacks=
     })
     if device.type == "cuda":
         metrics["peak_gpu_mib"] = peak_gpu_mib(device)
+    if distributed.world_size() > 1:
+        metrics["ranks"] = distributed.world_size()  # data-parallel processes (peak memory: rank 0's)
+    if marching is not None:
+        metrics["windows"] = trainer.windows
     if o.levels:
-        metrics["levels"] = level_summary(trainer.history, o.levels)
+        metrics["levels"] = level_summary(trainer.history, o.levels, sampling)
+    if compiled.continuation:
+        metrics["continuation"] = trainer.history.continuation
     if trainer.history.starts:
         metrics["starts"] = trainer.history.starts
     if trainer.history.best is not None:

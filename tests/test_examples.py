@@ -77,10 +77,18 @@ def _relative_residual_at_reference(problem, h: float = 1e-3) -> float:
     return worst
 
 
+# references known at table points only (Ghia et al.'s centre lines), no field to put into the
+# equations: their tables are read back in tests/test_hard_problems.py
+POINT_REFERENCES = {"cavity_re100.py", "cavity_re1000.py"}
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_problem_is_consistent(path):
     problem = pk.load_problem(path)
     compiled = compile_problem(problem)
+    if path.name in POINT_REFERENCES:
+        assert compiled.terms and problem.exact and set(problem.exact) < set(problem.fields)
+        return
     assert compiled.terms and problem.exact and set(problem.fields) <= set(problem.exact)
     numerical = any(callable(e) and not isinstance(e, sp.Basic) for e in problem.exact.values())
     # a numerical reference is checked by finite differences (relative to the largest term)

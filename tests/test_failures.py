@@ -34,7 +34,10 @@ def test_levenberg_marquardt_that_would_not_fit_falls_back_or_is_refused(monkeyp
     assert result.options.optimizer == "lbfgs"
     assert any("training with L-BFGS instead" in str(w.message) and "GiB are free" in str(w.message) for w in caught)
     with pytest.raises(OptionError, match=r"Levenberg-Marquardt on about 258 residuals and .* --optimizer lbfgs"):
-        pk.solve(poisson1d(), optimizer="lm", **opts)
+        pk.solve(poisson1d(), optimizer="lm", lm_solver="dense", **opts)
+    with pytest.warns(UserWarning, match=r"258 residuals .* matrix-free \(--lm-solver cg\) instead"):
+        result = pk.solve(poisson1d(), optimizer="lm", **opts)  # lm_solver "auto": the matrix-free step fits
+    assert (result.options.optimizer, result.options.lm_solver) == ("lm", "cg")
 
 
 def test_running_out_of_memory_keeps_the_last_good_model_and_writes_the_outputs(tmp_path, monkeypatch):

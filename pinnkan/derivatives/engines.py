@@ -6,6 +6,9 @@ multi-index ``alpha`` (one non-negative count per input coordinate), meaning
 ``x`` of shape (N, d) and a set of keys to ``{key: Tensor (N,)}``.
 
 Engines are interchangeable behind :func:`get_engine`; every residual in pinnkan goes through one.
+A piecewise module (one with ``pieces(x)``, the time windows of
+:class:`~pinnkan.networks.windowed.WindowedModel`) is differentiated piece by piece
+(:func:`by_pieces`) by the jet and auto engines; autograd differentiates its forward directly.
 """
 
 from __future__ import annotations
@@ -92,6 +95,8 @@ class JetEngine:
         from pinnkan.derivatives.jets import jet_forward, read_jet, second_order_pairs, supports
 
         keys = set(keys)
+        if hasattr(model, "pieces"):
+            return by_pieces(self, model, x, keys, create_graph)
         if not supports(model) or any(order(k) > 2 for k in keys):
             return self.fallback(model, x, keys, create_graph=create_graph)
         pairs = second_order_pairs(keys)
@@ -110,10 +115,12 @@ JET_MIN_GRID = 24
 
 def prefers_jets(model) -> bool:
     """The rule of the ``"auto"`` engine: jets for a KAN with a uniform B-spline layer of at least
-    ``JET_MIN_GRID`` cells (the jets' cost does not grow with the grid), autograd otherwise."""
-    from pinnkan.derivatives.jets import is_local
+    ``JET_MIN_GRID`` cells (the jets' cost does not grow with the grid), autograd otherwise; for
+    a network with exact constraints, the rule of the network inside."""
+    from pinnkan.derivatives.jets import core_network, is_local
     from pinnkan.networks.kan import KAN
 
+    model = core_network(model)
     return isinstance(model, KAN) and any(is_local(l) and l.grid >= JET_MIN_GRID for l in model.layers)
 
 
@@ -128,8 +135,23 @@ class AutoEngine:
         self.jet, self.autograd = JetEngine(), AutogradEngine()
 
     def __call__(self, model: Callable, x: torch.Tensor, keys: Iterable[Key], create_graph: bool = True):
+        if hasattr(model, "pieces"):
+            return by_pieces(self, model, x, set(keys), create_graph)
         engine = self.jet if prefers_jets(model) else self.autograd
         return engine(model, x, keys, create_graph=create_graph)
+
+
+def by_pieces(engine, model, x: torch.Tensor, keys: set, create_graph: bool = True) -> dict:
+    """Derivatives of a piecewise module (one with ``pieces(x) -> [(rows, network)]``, such as
+    :class:`~pinnkan.networks.windowed.WindowedModel`): each piece's network through ``engine``
+    on its own points x[rows], the values scattered back to the rows. {key: (N,)}."""
+    from pinnkan.networks.windowed import scatter_pieces
+
+    pieces = model.pieces(x)
+    if len(pieces) == 1:
+        return engine(pieces[0][1], x, keys, create_graph=create_graph)
+    return scatter_pieces([(rows, engine(net, x[rows], keys, create_graph=create_graph)) for rows, net in pieces],
+                          x.shape[0])
 
 
 ENGINES = {"auto": AutoEngine, "autograd": AutogradEngine, "jet": JetEngine}

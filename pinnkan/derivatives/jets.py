@@ -19,13 +19,25 @@ Propagation rules (closed form, no nested autograd):
 
 The parameters enter only through ordinary tensor operations, so one reverse pass gives the
 gradient of a loss built from any slot.
+
+A :class:`~pinnkan.networks.constraints.ConstrainedNetwork` u = G + Phi N(E(x)): the input jet
+is the jet of the periodic embedding (cos theta, sin theta with theta = w (x_j - a): first
+derivatives -w sin, w cos, second -w^2 cos, -w^2 sin, along x_j only), the inner network's jet
+follows, and the output is the Leibniz product (value G + Phi N, gradient
+G_a + Phi_a N + Phi N_a, second derivatives G_ab + Phi_ab N + Phi_a N_b + Phi_b N_a + Phi N_ab)
+with the jets of the parameter-free G and Phi from ``torch.func`` (exact, and usable inside
+the vmap of the Levenberg-Marquardt Jacobian).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch.func import jacfwd, jacrev, vmap
 
 from pinnkan.networks.bspline import uniform_local_bases
+from pinnkan.networks.constraints import ConstrainedNetwork
 from pinnkan.networks.kan import KAN, KANLayer
 from pinnkan.networks.mlp import MLP, BoxNormalization
 
@@ -56,8 +68,14 @@ ACTIVATION_JETS = {"tanh": tanh_jet, "sin": sin_jet, "silu": silu_jet}
 KAN_ACTIVATION_JET = tanh_jet  # between the layers of a KAN (see :class:`pinnkan.networks.kan.KAN`)
 
 
+def core_network(model):
+    """The KAN or MLP inside ``model``: the inner network of a constrained one, else ``model``."""
+    return model.inner if isinstance(model, ConstrainedNetwork) else model
+
+
 def supports(model) -> bool:
     """True when :func:`jet_forward` can propagate jets through ``model``."""
+    model = core_network(model)
     if isinstance(model, KAN):
         return True
     return isinstance(model, MLP) and model.activation in ACTIVATION_JETS
@@ -194,10 +212,120 @@ def kan_basis_jet(J: torch.Tensor, layer: KANLayer, d: int, pairs: list[Pair]) -
     return _basis_jet(J, B, d, pairs)                   # (N, S, in, G+k)
 
 
+def embedding_jet(x: torch.Tensor, periodic, pairs: list[Pair]) -> torch.Tensor:
+    """Jet of the periodic embedding E(x) (:func:`pinnkan.networks.constraints.periodic_embedding`)
+    with respect to x (N, d): (N, S, d + n_periodic)."""
+    by_axis = {int(j): (float(a), float(L)) for j, a, L in periodic}
+    d = x.shape[1]
+    zero = torch.zeros_like(x[:, 0])
+    cols = []
+    for j in range(d):
+        if j in by_axis:
+            a, L = by_axis[j]
+            w = 2 * math.pi / L
+            theta = w * (x[:, j] - a)
+            c, s = torch.cos(theta), torch.sin(theta)
+            channels = ((c, -w * s, -w * w * c), (s, w * c, -w * w * s))
+        else:
+            channels = ((x[:, j], torch.ones_like(zero), zero),)
+        for v, dv, d2v in channels:
+            slots = [v] + [dv if a == j else zero for a in range(d)]
+            slots += [d2v if pair == (j, j) else zero for pair in pairs]
+            cols.append(torch.stack(slots, dim=1))
+    return torch.stack(cols, dim=2)
+
+
+def fixed_jet(fn, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
+    """Jet (N, S, F) of a parameter-free map ``fn``: (N, d) -> (N, F), acting point by point, by
+    ``torch.func`` (one Jacobian, and one Hessian when ``pairs`` ask for second derivatives)."""
+    one = lambda p: fn(p[None])[0]
+    value = fn(x)                                               # (N, F)
+    grad = vmap(jacrev(one))(x).transpose(1, 2)                 # (N, d, F)
+    parts = [value[:, None], grad]
+    if pairs:
+        H = vmap(jacfwd(jacrev(one)))(x)                        # (N, F, d, d)
+        parts.append(torch.stack([H[:, :, a, b] for a, b in pairs], dim=1))
+    return torch.cat(parts, dim=1)
+
+
+def fixed_jet_autograd(fn, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
+    """:func:`fixed_jet` by nested reverse mode on plain tensors (outside ``torch.func``
+    transforms): F (1 + d) backward passes, no graph kept. (N, S, F)."""
+    d = x.shape[1]
+    with torch.enable_grad():
+        xg = x.detach().requires_grad_(True)
+        value = fn(xg)
+        cols = []
+        for f in range(value.shape[1]):
+            (g,) = torch.autograd.grad(value[:, f].sum(), xg, create_graph=bool(pairs), retain_graph=True,
+                                       allow_unused=True)
+            g = torch.zeros_like(xg) if g is None else g
+            slots = [value[:, f].detach()] + [g[:, a].detach() for a in range(d)]
+            if pairs:
+                rows = {}
+                for a in sorted({p[0] for p in pairs}):
+                    h = torch.autograd.grad(g[:, a].sum(), xg, retain_graph=True, allow_unused=True)[0] \
+                        if g.requires_grad else None
+                    rows[a] = torch.zeros_like(xg) if h is None else h.detach()
+                slots += [rows[a][:, b] for a, b in pairs]
+            cols.append(torch.stack(slots, dim=1))
+    return torch.stack(cols, dim=2)
+
+
+def leibniz_product(G: torch.Tensor, P: torch.Tensor, N: torch.Tensor, d: int, pairs: list[Pair]) -> torch.Tensor:
+    """Jet of G + P N from the jets G, P, N (each (N, S, F)) for the second-derivative ``pairs``."""
+    val = G[:, :1] + P[:, :1] * N[:, :1]
+    grad = G[:, 1:1 + d] + P[:, 1:1 + d] * N[:, :1] + P[:, :1] * N[:, 1:1 + d]
+    parts = [val, grad]
+    if pairs:
+        a = [1 + p[0] for p in pairs]
+        b = [1 + p[1] for p in pairs]
+        parts.append(G[:, 1 + d:] + P[:, 1 + d:] * N[:, :1] + P[:, a] * N[:, b] + P[:, b] * N[:, a]
+                     + P[:, :1] * N[:, 1 + d:])
+    return torch.cat(parts, dim=1)
+
+
+def input_jet(model, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
+    """Jet of the first layer's inputs: the (embedded) points, normalised. (N, S, d_in)."""
+    periodic = model.periodic if isinstance(model, ConstrainedNetwork) else None
+    J = embedding_jet(x, periodic, pairs) if periodic else seed_jet(x, pairs)
+    return normalize(J, core_network(model).normalize)
+
+
+def output_jet(model, x: torch.Tensor, J: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
+    """The model's output jet from its core network's output jet J (N, S, F): J itself, or for
+    a constrained model with imposed values the Leibniz product G + Phi J."""
+    if not isinstance(model, ConstrainedNetwork) or not model.constrains_output:
+        return J
+    F = J.shape[2]
+    both = _cached_fixed_jet(model, x, pairs, F)
+    return leibniz_product(both[..., :F], both[..., F:], J, x.shape[1], pairs)
+
+
+def _cached_fixed_jet(model, x: torch.Tensor, pairs: list[Pair], F: int) -> torch.Tensor:
+    """The jet of (G, Phi) at x, kept for the last points (the same tensor, unchanged) that the
+    model saw: training evaluates the same collocation points again and again."""
+    fn = lambda p: torch.cat(model.fixed(p, F), dim=1)
+    if x.requires_grad or torch._C._functorch.is_functorch_wrapped_tensor(x):
+        return fixed_jet(fn, x, pairs)
+    key = (x._version, tuple(pairs), F)
+    cached = model.__dict__.get("_fixed_jet_cache")
+    if cached is not None and cached[0] is x and cached[1] == key:
+        return cached[2]
+    value = fixed_jet_autograd(fn, x, pairs)
+    model.__dict__["_fixed_jet_cache"] = (x, key, value)
+    return value
+
+
 def jet_forward(model, x: torch.Tensor, pairs: list[Pair]) -> torch.Tensor:
     """Jet of the model's outputs at x (N, d) for the second-derivative ``pairs``: (N, S, F)."""
     d = x.shape[1]
-    J = normalize(seed_jet(x, pairs), model.normalize)
+    J = core_jet(core_network(model), input_jet(model, x, pairs), d, pairs)
+    return output_jet(model, x, J, pairs)
+
+
+def core_jet(model, J: torch.Tensor, d: int, pairs: list[Pair]) -> torch.Tensor:
+    """Jet through the layers of a KAN or MLP from the jet J of its normalised inputs."""
     last = len(model.layers) - 1
     for i, layer in enumerate(model.layers):
         if isinstance(model, KAN):

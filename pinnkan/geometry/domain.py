@@ -187,8 +187,8 @@ class Domain(ABC):
         scrambled Sobol set with the fixed seed :data:`EVALUATION_SEED`, inside the domain.
 
         They come from the domain's own interior sampler (an affine map of the unit cube for
-        boxes, a measure-preserving map for balls and simplices, rejection in the bounding box
-        for set operations), so the mean of f over them estimates the mean of f over the
+        boxes, a measure-preserving map for balls, cylinders and simplices, rejection in the
+        bounding box or from the operands' samplers for set operations), so the mean of f over them estimates the mean of f over the
         domain for any integrable f (no grid to alias with a periodic solution). The same
         ``n`` gives the same points on every call; in 1D they are sorted.
         """

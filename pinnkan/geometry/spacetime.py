@@ -92,6 +92,14 @@ class SpaceTime(Domain):
         x = self.space.sample_interior(check_count(n), method, generator(rng))
         return np.hstack([x, np.full((len(x), 1), self.t0)])
 
+    def window(self, t0: float, t1: float) -> "SpaceTime":
+        """The same space over the sub-interval [t0, t1] of [self.t0, self.t1] (a time window)."""
+        t0, t1 = float(t0), float(t1)
+        if not (self.t0 <= t0 < t1 <= self.t1):
+            raise ProblemError(f"The time window ({fmt(t0)}, {fmt(t1)}) is not a sub-interval of "
+                               f"({fmt(self.t0)}, {fmt(self.t1)}) of {self!r}.")
+        return SpaceTime(self.space, t0, t1)
+
     def times(self, n: int) -> np.ndarray:
         """``n`` >= 2 equally spaced times from t0 to t1."""
         return np.linspace(self.t0, self.t1, max(int(n), 2))

@@ -12,15 +12,23 @@ from __future__ import annotations
 import torch
 
 from pinnkan.errors import OptionError
+from pinnkan.networks.constraints import embedded_bounds, embedded_width, wrap
 from pinnkan.networks.kan import KAN
 from pinnkan.networks.mlp import MLP
 
 NETWORK_KEYS = ("model", "widths", "grid", "degree", "spline_basis", "free_knots", "activation")
 
 
-def build_network(spec: dict, bounds, dtype: torch.dtype, device: torch.device):
+def build_network(spec: dict, bounds, dtype: torch.dtype, device: torch.device, constraint: dict | None = None):
     """The network of description ``spec`` (see module docstring), inputs normalised from the
-    domain box ``bounds`` = (lo, hi), each of length d."""
+    domain box ``bounds`` = (lo, hi), each of length d. ``constraint``: a description of
+    :class:`pinnkan.networks.constraints.ConstrainedNetwork` (conditions imposed exactly), whose
+    periodic embedding gives the inner network d + n_periodic inputs on the embedded box."""
+    if constraint:
+        periodic = constraint.get("periodic", [])
+        widths = [embedded_width(len(bounds[0]), periodic), *list(spec["widths"])[1:]]
+        inner = build_network({**spec, "widths": widths}, embedded_bounds(bounds, periodic), dtype, device)
+        return wrap(inner, constraint)
     if spec["model"] == "kan":
         net = KAN(spec["widths"], grid=spec["grid"], degree=spec["degree"], bounds=bounds, dtype=dtype,
                   spline_basis=spec.get("spline_basis", "bspline"), free_knots=bool(spec.get("free_knots", False)))

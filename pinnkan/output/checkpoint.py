@@ -22,6 +22,7 @@ import torch
 from pinnkan.errors import OptionError
 from pinnkan.output.atomic import atomic_path, plain
 from pinnkan.output.model_file import load_plain_file
+from pinnkan.training import distributed
 from pinnkan.training.callbacks import Callback
 
 FORMAT = "pinnkan-checkpoint"
@@ -36,8 +37,11 @@ class Checkpointer(Callback):
         self.path, self.options, self.problem = Path(path), options, problem
 
     def on_level_end(self, trainer, level, used):
+        state = trainer.state()  # data-parallel: every rank takes part (the whole point sets), rank 0 writes
+        if not distributed.is_main():
+            return
         saved = {"format": FORMAT, "version": VERSION, "problem": self.problem,
-                 "options": plain(asdict(self.options)), "level": level, "used": used, "state": trainer.state()}
+                 "options": plain(asdict(self.options)), "level": level, "used": used, "state": state}
         with atomic_path(self.path) as tmp:
             torch.save(saved, tmp)
 

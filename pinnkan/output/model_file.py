@@ -2,14 +2,23 @@
 
 The file is a ``torch.save`` of a dict of tensors and plain values only::
 
-    {"format": "pinnkan-model", "version": 2,
+    {"format": "pinnkan-model", "version": 3,
      "network": {"model", "widths", "grid", "degree", ...},   # see pinnkan.networks.factory
      "dtype": "float64", "bounds": ([lo...], [hi...]), "parameters": [names],
      "architecture": str, "options": {...}, "state_dict": {name: tensor}}
 
+A model joined from time windows (:class:`~pinnkan.networks.windowed.WindowedModel`, new in
+version 3) also has ``"windows": {"edges": [t_0, ..., t_K], "axis": time column}``: K networks
+of the one description, window k's on the domain box with time in [t_k, t_{k+1}].
+
+A network with conditions imposed exactly
+(:class:`~pinnkan.networks.constraints.ConstrainedNetwork`: periodic embedding, hard Dirichlet
+and exact initial values) is stored as version 3 with ``"constraint": {...}``, its plain-data
+description (sympy expressions as nested lists of names and numbers).
+
 so :func:`load_model` reads it with ``torch.load(weights_only=True)``: a file that holds
 anything else (a pickled object, which could run code on loading) is refused. Files of
-version 1 (options only, no ``network`` entry) load too.
+version 1 (options only, no ``network`` entry) and 2 (no time windows) load too.
 """
 
 from __future__ import annotations
@@ -21,11 +30,13 @@ from pathlib import Path
 import torch
 
 from pinnkan.errors import PinnkanError
+from pinnkan.networks.constraints import ConstrainedNetwork
 from pinnkan.networks.factory import NETWORK_KEYS, attach_parameters, build_network, resolve_device
+from pinnkan.networks.windowed import WindowedModel, window_box
 from pinnkan.output.atomic import atomic_path, plain
 
 FORMAT = "pinnkan-model"
-VERSION = 2
+VERSION = 3
 _PREFIX = "problem_parameters."
 
 
@@ -40,10 +51,22 @@ def save_model(path, model, options: dict, bounds, architecture: str) -> Path:
              "bounds": (list(map(float, lo)), list(map(float, hi))),
              "parameters": sorted(k[len(_PREFIX):] for k in model.state_dict() if k.startswith(_PREFIX)),
              "architecture": architecture, "options": plain(options), "state_dict": model.state_dict()}
+    if isinstance(model, WindowedModel):
+        saved.update(windows={"edges": [float(e) for e in model.edges], "axis": model.axis})
+    constraint = _constraint_of(model)
+    if constraint is not None:
+        saved.update(version=3, constraint=plain(constraint))
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(saved, tmp)
     return path
+
+
+def _constraint_of(model) -> dict | None:
+    """The exact-constraint description of ``model`` (of its first window when windowed), or None."""
+    if isinstance(model, WindowedModel):
+        model = model.windows[0]
+    return model.description if isinstance(model, ConstrainedNetwork) else None
 
 
 def load_plain_file(path: Path, error: type[Exception], what: str, remedy: str):
@@ -92,7 +115,14 @@ def load_model(path, device: str = "cpu"):
     dtype_name = saved.get("dtype") or saved["options"].get("dtype", "float64")
     dtype = torch.float64 if dtype_name == "float64" else torch.float32
     dev = resolve_device(device)
-    net = build_network(network, saved["bounds"], dtype, dev)
+    windows = saved.get("windows")
+    if windows is not None:
+        edges, axis = windows["edges"], int(windows["axis"])
+        nets = [build_network(network, window_box(saved["bounds"], axis, a, b), dtype, dev, saved.get("constraint"))
+                for a, b in zip(edges[:-1], edges[1:])]
+        net = WindowedModel(nets, edges, axis)
+    else:
+        net = build_network(network, saved["bounds"], dtype, dev, saved.get("constraint"))
     names = saved.get("parameters")
     if names is None:
         names = [k[len(_PREFIX):] for k in saved["state_dict"] if k.startswith(_PREFIX)]

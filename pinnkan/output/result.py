@@ -126,8 +126,24 @@ class Result:
             parts.append(f"INTERRUPTED ({m['interrupted']}): the model of the last step taken")
         return "  ".join(p for p in parts if p)
 
+    def explain(self, out_dir=None, **options):
+        """The picture, the pruned network and the symbolic formula of this result's KAN
+        (:func:`pinnkan.explain.explain` with this problem and options); files into ``out_dir``
+        when given."""
+        from pinnkan.explain import explain
+
+        return explain(self.model, problem=self.problem, out_dir=out_dir, options=_plain_options(self.options),
+                       **options)
+
     def save(self, out_dir, plots: bool = True, resolution: int | None = None) -> dict[str, Path]:
         """Write the run folder ``out_dir``: see :func:`pinnkan.output.run_folder.write_run`."""
         from pinnkan.output.run_folder import write_run
 
         return write_run(self, out_dir, plots=plots, resolution=resolution)
+
+
+def _plain_options(options) -> dict | None:
+    """The completed solve options as a dict (None when there are none)."""
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(options) if is_dataclass(options) else (dict(options) if options else None)

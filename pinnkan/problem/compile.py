@@ -8,6 +8,12 @@ so the set of derivatives is read off the expressions themselves (nothing is dec
     values = engine(model, points, term.derivatives)      # {(field, alpha): (N,)}
     r = term.residual(env(points, values, normals))        # (N,)
 
+A continuation parameter (``Problem(continuation={nu: [v_0, ..., v_{K-1}]})``) is compiled as a
+symbol read from ``env``: :meth:`CompiledProblem.env` puts its current value there, a 0-dim
+tensor in :attr:`CompiledProblem.constants` that :meth:`CompiledProblem.set_continuation`
+changes in place between levels, without compiling again. It starts, and ends after training,
+at v_{K-1}, the problem's own value; exact solutions are compiled at that value.
+
 Problems are checked here, before any training: field arguments against the domain, unknown
 symbols and functions, boundary selections that match nothing, non-finite boundary values and
 exact solutions. Every failure is a :class:`~pinnkan.errors.ProblemError` naming the problem
@@ -32,8 +38,8 @@ from pinnkan.problem.terms import (BoundaryTerm, DataTerm, EquationTerm, Initial
                                    TermPoints)
 
 __all__ = ["BoundaryTerm", "CompiledProblem", "DataTerm", "EquationTerm", "InitialTerm", "InterfaceTerm", "PeriodicTerm",
-           "Term", "TermPoints", "check_boundary_data", "compile_problem", "parameter_names", "parameters_of",
-           "periodic_order", "placeholder_name", "where"]
+           "Term", "TermPoints", "check_boundary_data", "compile_problem", "continuation_value", "parameter_names",
+           "parameters_of", "periodic_order", "placeholder_name", "where"]
 
 
 @dataclass
@@ -47,6 +53,8 @@ class CompiledProblem:
     exact_parameters: dict[str, float] = field(default_factory=dict)
     partial_exact: set = field(default_factory=set)  # fields whose exact solution is nan somewhere
     tabulated_exact: set = field(default_factory=set)  # fields whose exact solution holds a table that may be nan
+    continuation: dict[str, tuple[float, ...]] = field(default_factory=dict)  # {name: (v_0, ..., v_{K-1})}
+    constants: dict[str, torch.Tensor] = field(default_factory=dict)  # {name: current value, 0-dim float64}
 
     @property
     def dim(self) -> int:
@@ -69,11 +77,26 @@ class CompiledProblem:
         """Reject prescribed values of ``term`` that are not finite at ``points`` (m, d)."""
         check_boundary_data(self, term, points)
 
+    def set_continuation(self, stage: int | None) -> dict[str, float]:
+        """Set every continuation parameter, in place, to its value at ``stage``
+        (:func:`continuation_value`; None: the problem's own value); the compiled terms read it
+        at their next evaluation. Returns {name: value now in force}."""
+        for name, ramp in self.continuation.items():
+            self.constants[name].fill_(continuation_value(ramp, stage))
+        return self.continuation_values()
+
+    def continuation_values(self) -> dict[str, float]:
+        """{continuation parameter name: its value now in force} ({} without continuation)."""
+        return {name: float(value) for name, value in self.constants.items()}
+
     def env(self, points: torch.Tensor, values: dict, normals: torch.Tensor | None = None,
             params: dict | None = None) -> dict:
         """Name -> tensor map for residual evaluation. points: (N, d); values from an engine;
-        params: {parameter name: 0-dim tensor} of an inverse problem (see :func:`parameters_of`)."""
+        params: {parameter name: 0-dim tensor} of an inverse problem (see :func:`parameters_of`);
+        the continuation parameters at their current values, 0-dim in the points' dtype and device."""
         env = {c: points[:, i] for i, c in enumerate(self.coordinates)}
+        for name, value in self.constants.items():
+            env[name] = value.to(points, copy=True)  # a copy: set_continuation never touches a saved graph
         if params:
             env.update(params)
         for key, v in values.items():
@@ -115,6 +138,12 @@ def placeholder_name(field_names, key: Key) -> str:
     return f"_d_{field_names[f]}_" + "_".join(str(a) for a in alpha)
 
 
+def continuation_value(ramp: tuple[float, ...], stage: int | None) -> float:
+    """The value of a ramp (v_0, ..., v_{K-1}) at stage s >= 0: v_min(s, K-1); at None: v_{K-1},
+    the problem's own value."""
+    return ramp[-1] if stage is None else ramp[min(stage, len(ramp) - 1)]
+
+
 def where(problem: Problem) -> str:
     src = getattr(problem, "source", None)
     return f"problem '{problem.name}'" + (f" ({src})" if src else "")
@@ -133,7 +162,10 @@ def compile_problem(problem: Problem) -> CompiledProblem:
     fields = {f.func: i for i, f in enumerate(problem.fields)}
     params = {k.name: v for k, v in (problem.parameters or {}).items()}
     _check_parameter_names(params, names, field_names, loc)
-    symbols = set(names) | set(params)
+    ramps = {k.name: v for k, v in (problem.continuation or {}).items()}
+    _check_continuation_names(ramps, params, names, field_names, loc)
+    _check_continuation_used(ramps, problem, loc)  # before the terms: a misnamed ramp is the likelier mistake
+    symbols = set(names) | set(params) | set(ramps)
     terms: list[Term] = []
 
     def build(expr, what, extra=()):
@@ -185,6 +217,8 @@ def compile_problem(problem: Problem) -> CompiledProblem:
         if isinstance(value, sp.Basic) and value.has(sp.nan):  # undefined off the field's subdomain
             partial.add(idx)
             value = value.xreplace({sp.nan: sp.Symbol("_nan")})
+        if isinstance(value, sp.Basic) and problem.continuation:  # the reference is for the final values
+            value = value.xreplace({k: sp.Float(v[-1], 17) for k, v in problem.continuation.items()})
         if any(app.table.may_be_undefined for app in tabulated_in(value)):  # nan outside its grid or hull
             tabulated.add(idx)
         exact[idx] = _callable_exact(value, names, what) if _is_callable(value) \
@@ -192,7 +226,7 @@ def compile_problem(problem: Problem) -> CompiledProblem:
     _check_time_derivatives(problem, terms, field_names, loc)
     _check_parameters_used(params, terms, loc)
     compiled = CompiledProblem(problem, tuple(names), field_names, terms, exact, params, exact_params, partial,
-                               tabulated)
+                               tabulated, ramps, {k: torch.tensor(v[-1], dtype=torch.float64) for k, v in ramps.items()})
     _check_finite(compiled, loc)
     return compiled
 
@@ -368,6 +402,7 @@ def check_boundary_data(compiled: CompiledProblem, term: Term, points: np.ndarra
     pts = torch.as_tensor(points, dtype=torch.float64)
     env = {c: pts[:, i] for i, c in enumerate(compiled.coordinates)}
     env.update({k: torch.tensor(v, dtype=torch.float64) for k, v in compiled.parameters.items()})  # at the guesses
+    env.update({k: v.to(pts) for k, v in compiled.constants.items()})  # continuation values now in force
     at = _first_nonfinite(compiled, term.data(env), pts)
     if at is not None:
         tables = tabulated_in(term.expression)
@@ -422,6 +457,33 @@ def _check_parameters_used(params: dict, terms: list[Term], loc: str) -> None:
         raise ProblemError(
             f"In {loc}, the parameter(s) {', '.join(unused)} appear in no equation or condition, so "
             "nothing can determine them; use each in an equation or remove it from parameters={...}."
+        )
+
+
+def _check_continuation_names(ramps: dict, params: dict, names, field_names, loc: str) -> None:
+    """A continuation symbol is neither a coordinate, nor a field, nor an unknown parameter."""
+    for name in ramps:
+        kind = ("a coordinate" if name in names else "a field" if name in field_names
+                else "an unknown parameter (parameters={...})" if name in params else None)
+        if kind:
+            raise ProblemError(
+                f"In {loc}, continuation={{{name}: [...]}} names {name}, which is {kind}; a continuation ramps a "
+                "constant of the equations, such as a viscosity nu = sp.Symbol('nu'): give it its own symbol."
+            )
+
+
+def _check_continuation_used(ramps: dict, problem: Problem, loc: str) -> None:
+    """Each continuation symbol appears in an equation or a condition."""
+    exprs = [eq.eq if isinstance(eq, Equation) else eq for eq in problem.equations]
+    exprs += [getattr(c, part, None) for c in problem.conditions for part in ("expr", "value", "flux", "a", "b", "g")]
+    used = {s.name for e in exprs if isinstance(e, sp.Basic) for s in e.free_symbols}
+    unused = [name for name in ramps if name not in used]
+    if unused:
+        raise ProblemError(
+            f"In {loc}, continuation={{...}} ramps {', '.join(unused)}, which "
+            f"{'appears' if len(unused) == 1 else 'appear'} in no equation or condition, "
+            "so the ramp would change nothing; use the same sympy symbol in the equations (e.g. nu * u.diff(x, 2) "
+            "with nu = sp.Symbol('nu')), or remove it from continuation={...}."
         )
 
 

@@ -75,6 +75,63 @@ def _as_weight(weight, what: str) -> float:
     raise ProblemError(f"{what}: the weight is {_shown(weight)}; give a finite number >= 0 such as weight=10.")
 
 
+_RAMP_EXAMPLE = ("e.g. continuation={nu: [0.1, 0.03, 0.01 / sp.pi]} with nu = sp.Symbol('nu') in the equations, "
+                 "the last value the problem's own")
+
+
+def _ramp_value(value) -> float | None:
+    """A continuation value as a float (inf or nan when not finite), or None when it is not a
+    real number (a string, a bool, an expression with free symbols, a complex number)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, sp.Expr) and value.is_number:
+        if value.has(sp.oo, -sp.oo, sp.zoo, sp.nan):
+            return math.inf
+        try:
+            return float(value)
+        except TypeError:  # a complex number
+            return None
+    return None
+
+
+def continuation_ramps(continuation, name: str) -> dict:
+    """``Problem(continuation=...)`` checked: {sympy symbol: (v_0, ..., v_{K-1})}, K >= 1, every
+    v_k a finite real number (v_{K-1} the problem's own value); else ProblemError."""
+    what = f"Problem(continuation=...) of problem '{name}'"
+    if not isinstance(continuation, dict) or not continuation:
+        raise ProblemError(f"{what} must be a non-empty dict {{symbol: [value, ..., final value]}}, got "
+                           f"{_shown(continuation)}; {_RAMP_EXAMPLE}.")
+    ramps = {}
+    for key, values in continuation.items():
+        if not isinstance(key, sp.Symbol):
+            raise ProblemError(f"{what} is keyed by {_shown(key)}, which is not a sympy symbol; key each ramp by the "
+                               f"symbol the equations use, {_RAMP_EXAMPLE}.")
+        if not (isinstance(values, (list, tuple)) or (isinstance(values, np.ndarray) and values.ndim == 1)):
+            raise ProblemError(f"{what}: the values of {key} are {_shown(values)}, not a list; give a list of numbers, "
+                               f"{_RAMP_EXAMPLE}.")
+        if len(values) == 0:
+            raise ProblemError(f"{what}: the list of values of {key} is empty; give at least its final value, "
+                               f"{_RAMP_EXAMPLE}.")
+        ramp = []
+        for i, value in enumerate(values):
+            number = _ramp_value(value)
+            if number is None:
+                shown = f"{value} (an expression of {', '.join(sorted(map(str, value.free_symbols)))})" \
+                    if isinstance(value, sp.Expr) and value.free_symbols else _shown(value)
+                raise ProblemError(f"{what}: value {i + 1} of {key} is {shown}, which is not a real number; "
+                                   f"give numbers such as 0.1 or 0.01 / sp.pi, {_RAMP_EXAMPLE}.")
+            if not math.isfinite(number):
+                raise ProblemError(f"{what}: value {i + 1} of {key} is {value}, which is not finite; give finite "
+                                   f"numbers, {_RAMP_EXAMPLE}.")
+            ramp.append(number)
+        ramps[key] = tuple(ramp)
+    return ramps
+
+
 class Condition:
     """Base class of the conditions: a residual that must vanish on part of the boundary.
 
@@ -286,6 +343,11 @@ class Problem:
         (inverse problems); ``exact`` may hold their true values for the report.
     vectors: optional ``{name: (field, field[, field])}``: fields exported together as one vector
         array (e.g. ``{"velocity": (u, v)}``), besides each field on its own.
+    continuation: optional ``{symbol: [v_0, ..., v_{K-1}]}``: a parameter ramp. The symbol (a
+        viscosity, a Reynolds number) appears in the equations or conditions; training takes it
+        through v_0, ..., v_{K-1} (level l of a multilevel schedule at v_min(l, K-1), see
+        :func:`pinnkan.training.schedule.run_schedule`), and v_{K-1} is the problem's own value,
+        the one the exact solution and the final metrics are for.
     source: the problem file it was loaded from (set by :func:`pinnkan.load_problem`).
     """
 
@@ -301,6 +363,7 @@ class Problem:
     time: tuple | None = None
     parameters: dict | None = None
     vectors: dict | None = None
+    continuation: dict | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -334,6 +397,8 @@ class Problem:
                 self.parameters = {k: float(v) for k, v in self.parameters.items()}
             except (TypeError, ValueError):
                 raise ProblemError("Problem(parameters=...): each initial guess must be a number.") from None
+        if self.continuation is not None:
+            self.continuation = continuation_ramps(self.continuation, self.name)
         self.equations = list(self.equations)
         self.conditions = list(self.conditions)
         if not self.fields:

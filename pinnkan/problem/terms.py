@@ -33,17 +33,26 @@ class TermPoints:
     """Points of one loss term: ``points`` (N, d); for boundary terms ``normals`` (N, d); for data
     terms ``observed`` (N,) values. A periodic term's points are (2m, d): lo points, then partners.
     ``point_weights`` (n_residuals,), when set, weight the squared residuals: the term's mean
-    square becomes mean(point_weights * r^2) (the causal weights of training)."""
+    square becomes mean(point_weights * r^2) (the causal weights of training). ``n_whole``, when
+    set, says these points are one process's share of a set of ``n_whole`` residuals (data-
+    parallel training): the term's mean divides by n_whole, so the shares' losses add up to the
+    whole set's (:attr:`mean_over`)."""
 
     term: "Term"
     points: torch.Tensor
     normals: torch.Tensor | None = None
     observed: torch.Tensor | None = None
     point_weights: torch.Tensor | None = None
+    n_whole: int | None = None
 
     @property
     def n_residuals(self) -> int:
         return self.points.shape[0] // 2 if self.term.paired else self.points.shape[0]
+
+    @property
+    def mean_over(self) -> int:
+        """The count the term's mean square divides by: ``n_whole`` for a share, else n_residuals."""
+        return self.n_residuals if self.n_whole is None else self.n_whole
 
 
 @dataclass

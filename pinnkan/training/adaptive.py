@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pinnkan.evaluation.residuals import TermPoints, residual
+from pinnkan.evaluation.residuals import TermPoints, mean_square, residual
+from pinnkan.training.distributed import all_reduce_sum, sharded_map
 
 def residual_magnitude(compiled, model, engine, points: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
     """e(x) = sqrt(sum_e r_e(x)^2) over the equations at ``points`` (N, d), shape (N,)."""
@@ -48,9 +49,13 @@ def rad_select(magnitude: np.ndarray, n: int, rng: np.random.Generator, k: float
 
 
 def rad_interior(compiled, model, engine, sampler, n: int, dtype, device, pool_factor: int = 8) -> np.ndarray:
-    """(n, d) interior points drawn by RAD from a pool of ``pool_factor * n`` candidates."""
+    """(n, d) interior points drawn by RAD from a pool of ``pool_factor * n`` candidates.
+    Data-parallel: every rank draws the same pool, rates its block of it, and the ratings are
+    put together (:func:`~pinnkan.training.distributed.sharded_map`), so every rank selects the
+    same points."""
     pool = sampler.interior(pool_factor * n)
-    e = residual_magnitude(compiled, model, engine, torch.as_tensor(pool, dtype=dtype, device=device))
+    rate = lambda p: residual_magnitude(compiled, model, engine, p)
+    e = sharded_map(rate, torch.as_tensor(pool, dtype=dtype, device=device))
     return pool[rad_select(e.cpu().numpy(), n, sampler.rng)]
 
 
@@ -58,10 +63,11 @@ def balance_weights(compiled, model, engine, data: list[TermPoints], previous: d
     """Learning-rate-annealing weights {condition label: lambda} (see module doc)."""
     params = [p for p in model.parameters() if p.requires_grad]
 
-    def grads(tps) -> torch.Tensor:
-        loss = sum((residual(compiled, model, engine, tp) ** 2).mean() for tp in tps)
+    def grads(tps) -> torch.Tensor:  # data-parallel: the gradient of the whole sets' loss, summed over shares
+        loss = sum(mean_square(tp, residual(compiled, model, engine, tp) ** 2) for tp in tps)
         g = torch.autograd.grad(loss, params, allow_unused=True)
-        return torch.cat([(torch.zeros_like(p) if gi is None else gi).reshape(-1) for p, gi in zip(params, g)]).abs()
+        flat = torch.cat([(torch.zeros_like(p) if gi is None else gi).reshape(-1) for p, gi in zip(params, g)])
+        return all_reduce_sum(flat).abs()
 
     pde = [tp for tp in data if tp.term.is_equation]
     g_pde = float(grads(pde).max())

@@ -7,8 +7,9 @@ you need); each receives the trainer first:
   to ``total`` steps begins; ``on_phase_end(trainer, name)``: it ended;
 - ``on_steps(trainer, n)``: ``n`` optimizer steps were taken;
 - ``on_log(trainer, record)``: a history entry was logged; ``record`` is a dict with ``phase``,
-  ``level``, ``grid``, ``step``, ``elapsed_s``, ``loss`` and ``rel_l2`` ({field: error on the
-  validation points}, empty without an exact solution);
+  ``level``, ``grid``, ``step``, ``elapsed_s``, ``loss``, ``rel_l2`` ({field: error on the
+  validation points}, empty without an exact solution) and ``continuation`` ({parameter: value
+  in force}, empty without a continuation ramp);
 - ``on_level(trainer, level, grid)``: the model was refined onto ``grid`` (level index ``level``);
 - ``on_level_end(trainer, level, used)``: level ``level`` ended normally (``used``: second-phase
   iterations so far); ``trainer.state()`` is then a checkpoint to go on from;
@@ -76,6 +77,7 @@ class ProgressBar(Callback):
         if self._bar is not None:
             post = {"loss": f"{record['loss']:.2e}"}
             post.update({f"err_{k}": f"{v:.1e}" for k, v in record["rel_l2"].items()})
+            post.update({k: f"{v:.3g}" for k, v in record.get("continuation", {}).items()})
             self._bar.set_postfix(post, refresh=False)
 
 
@@ -124,9 +126,10 @@ class ProgressLog(Callback):
     def _line(self, trainer, record, note: str = "") -> str:
         n = len(trainer.schedule.levels)
         errs = " ".join(f"rel_l2[{k}] {v:.1e}" for k, v in record["rel_l2"].items())
+        ramp = " ".join(f"{k} {v:.3g}" for k, v in record.get("continuation", {}).items())
         left = remaining_seconds(trainer)
         parts = [f"pinnkan: level {record['level'] + 1}/{n} (grid {record['grid']})", f"step {record['step']}",
-                 f"loss {record['loss']:.2e}", errs, f"elapsed {record['elapsed_s']:.0f}s",
+                 f"loss {record['loss']:.2e}", errs, ramp, f"elapsed {record['elapsed_s']:.0f}s",
                  f"left ~{left:.0f}s" if left is not None else "", note]
         return " ".join(p for p in parts if p)
 

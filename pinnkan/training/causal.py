@@ -28,6 +28,7 @@ from sympy.core.function import AppliedUndef
 
 from pinnkan.errors import OptionError
 from pinnkan.evaluation.residuals import TermPoints, residual
+from pinnkan.training.distributed import all_reduce_sum
 from pinnkan.training.spec import CausalSpec
 
 
@@ -41,9 +42,16 @@ def slice_index(t: torch.Tensor, t0: float, t1: float, slices: int) -> torch.Ten
 def slice_losses(r2: torch.Tensor, index: torch.Tensor, slices: int) -> torch.Tensor:
     """L_k = mean of ``r2`` (N,) over the points of slice k (``index`` (N,)); 0 for an empty
     slice. Shape (M,)."""
+    sums, counts = slice_sums(r2, index, slices)
+    return sums / counts.clamp_min(1)
+
+
+def slice_sums(r2: torch.Tensor, index: torch.Tensor, slices: int) -> torch.Tensor:
+    """(sum of ``r2`` (N,) over the points of slice k, the number of those points), each (M,):
+    a (2, M) tensor, which adds up over the shares of a point set."""
     sums = torch.zeros(slices, dtype=r2.dtype, device=r2.device).index_add_(0, index, r2)
     counts = torch.bincount(index, minlength=slices).to(r2.dtype)
-    return sums / counts.clamp_min(1)
+    return torch.stack([sums, counts])
 
 
 def causal_weights(losses: torch.Tensor, eps: float) -> torch.Tensor:
@@ -145,7 +153,8 @@ class CausalWeights:
             if not tp.term.is_equation:
                 continue
             r = residual(self.compiled, model, engine, replace(tp, point_weights=None), create_graph=False).detach()
-            L = slice_losses(r * r, self.index(tp), M)
+            sums, counts = all_reduce_sum(slice_sums(r * r, self.index(tp), M))  # data-parallel: whole set's
+            L = sums / counts.clamp_min(1)
             total = L if total is None else total + L
         if total is None:
             return torch.zeros(M, dtype=data[0].points.dtype, device=data[0].points.device)

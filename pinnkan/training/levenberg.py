@@ -26,12 +26,13 @@ from torch.func import functional_call, jacrev, vmap
 
 from pinnkan.derivatives.engines import JetEngine, order
 from pinnkan.errors import OptionError
-from pinnkan.derivatives.jets import (KAN_ACTIVATION_JET, contract_local, elementwise, gather_coef, is_local, kan_basis_jet,
-                                     kan_local_basis_jet, local_index, normalize, read_jet, second_order_pairs, seed_jet,
-                                     supports)
+from pinnkan.derivatives.jets import (KAN_ACTIVATION_JET, contract_local, core_network, elementwise, input_jet,
+                                     output_jet, gather_coef, is_local, kan_basis_jet,
+                                     kan_local_basis_jet, local_index, read_jet, second_order_pairs, supports)
 from pinnkan.problem.compile import parameter_names, parameters_of
 from pinnkan.networks.kan import KAN
 from pinnkan.evaluation.residuals import TermPoints, term_residual
+from pinnkan.training import distributed
 
 
 class _TermResidual(torch.nn.Module):
@@ -60,8 +61,9 @@ def check_supported(model, compiled) -> None:
 
 def row_scale(tp: TermPoints, weights: dict):
     """The factor of term ``tp``'s rows in R: sqrt(w_t / N_t), a float, or with point weights p
-    the tensor sqrt(w_t p / N_t) (n_residuals,)."""
-    scale = (weights.get(tp.term.label, tp.term.weight) / tp.n_residuals) ** 0.5
+    the tensor sqrt(w_t p / N_t) (n_residuals,); N_t is the whole set's count for a share
+    (``TermPoints.mean_over``), so the shares' rows stack to the one-process R."""
+    scale = (weights.get(tp.term.label, tp.term.weight) / tp.mean_over) ** 0.5
     return scale if tp.point_weights is None else scale * tp.point_weights.sqrt()
 
 
@@ -107,74 +109,96 @@ def residual_and_jacobian(model, compiled, data, weights: dict, with_jacobian: b
 def _plain_kan(model) -> bool:
     """A KAN whose only parameters are the spline coefficients (no base branch, fixed knots),
     and possibly the unknown constants of an inverse problem."""
-    if not isinstance(model, KAN):
+    if not isinstance(core_network(model), KAN):  # a KAN, or a KAN inside exact constraints
         return False
     names = {n for n, _ in model.named_parameters()}
     return names == set(model.coefficient_names()) | set(parameter_names(model).values())
 
 
-def _kan_residual_and_jacobian(model, compiled, data, weights):
-    """R and J for a plain KAN from one forward and one backward pass per term.
+def parameter_offsets(model) -> dict:
+    """{parameter name: (first, last + 1) column} of each parameter in the flat vector."""
+    offsets, c0 = {}, 0
+    for name, prm in model.named_parameters():
+        offsets[name] = (c0, c0 + prm.numel())
+        c0 += prm.numel()
+    return offsets
+
+
+def kan_term_factors(model, compiled, tp: TermPoints, weights: dict):
+    """The factors of one term's rows of J for a plain KAN, from one forward and one backward pass.
 
     Each layer's output jet is linear in its coefficients, out_l = Z_l C_l^T with Z_l the
     basis jets (N, S, in (G+k)), and residual i depends on point i alone. So with
     A_l = d(sum_i r_i)/d out_l (one backward pass, (N, S, out)),
     dr_i/dC_l[o, m] = sum_s A_l[i, s, o] Z_l[i, s, m]. Same result as per-point autograd.
-    On a uniform grid Z_l is kept in local form (the k+1 nonzero basis functions per input)
-    and the products are scattered into the dense row.
+    On a uniform grid Z_l is kept in local form (the k+1 nonzero basis functions per input).
+
+    Returns (R_t (n,), layers, columns): R_t the term's scaled residuals; ``layers`` one
+    (layer, cell, Z, A) per layer with A already scaled by the row factor (cell (N, in) and
+    Z (N, S, in, k+1) on a uniform grid, cell None and Z (N, S, in, G+k) otherwise; A None
+    where the term does not depend on the layer); ``columns`` {problem parameter name:
+    scaled column (n, 1)}. For a paired term N = 2n: rows n of the lo and n + n of the hi points.
     """
-    offsets, c0 = {}, 0
-    for name, prm in model.named_parameters():
-        offsets[name] = (c0, c0 + prm.numel())
-        c0 += prm.numel()
+    keys = tp.term.derivatives
+    pairs = second_order_pairs(keys)
+    x = tp.points
+    d = x.shape[1]
+    J = input_jet(model, x, pairs)  # the points, or their periodic embedding, normalised
+    captured = []
+    last = len(model.layers) - 1
+    for i, layer in enumerate(model.layers):
+        if is_local(layer):
+            cell, Z = kan_local_basis_jet(J, layer, d, pairs)     # (N, in), (N, S, in, k+1)
+            out = contract_local(Z, gather_coef(layer.coef.detach(), cell, layer.degree))
+        else:
+            cell, Z = None, kan_basis_jet(J, layer, d, pairs)     # (N, S, in, G+k)
+            out = Z.flatten(2) @ layer.coef.detach().flatten(1).T
+        if not out.requires_grad:  # first layer: nothing upstream depends on parameters
+            out.requires_grad_(True)
+        captured.append((layer, cell, Z.detach(), out))
+        J = elementwise(out, KAN_ACTIVATION_JET, d, pairs) if i < last else out
+    values = read_jet(output_jet(model, x, J, pairs), keys, pairs)  # G + Phi N for imposed values
+    scale = row_scale(tp, weights)
+    r = term_residual(compiled, model, tp, values)
+    grads = torch.autograd.grad(r.sum(), [c[-1] for c in captured], allow_unused=True)
+    layers = [(layer, cell, Z, None if A is None else _rows(scale, A, tp.term.paired))
+              for (layer, cell, Z, _), A in zip(captured, grads)]
+    detached = {k: v.detach() for k, v in values.items()}
+    columns = {name: _rows(scale, _parameter_column(compiled, model, tp, detached, name))
+               for name in parameter_names(model)}
+    return _rows(scale, r.detach()), layers, columns
+
+
+def _kan_residual_and_jacobian(model, compiled, data, weights):
+    """R and J for a plain KAN from the factors of :func:`kan_term_factors`, written in place
+    into one (M, P) matrix: on a uniform grid the local products are scattered into the dense row."""
+    offsets = parameter_offsets(model)
+    c0 = sum(hi - lo for lo, hi in offsets.values())
     coef_columns = [offsets[n] for n in model.coefficient_names()]                # one per layer
     parameter_columns = {k: offsets[n] for k, n in parameter_names(model).items()}
     x0 = data[0].points
     J_all = x0.new_zeros(sum(tp.n_residuals for tp in data), c0)     # filled block by block, no copies
     rs, row = [], 0
-    last = len(model.layers) - 1
     for tp in data:
-        keys = tp.term.derivatives
-        pairs = second_order_pairs(keys)
-        x = tp.points
-        d = x.shape[1]
-        J = normalize(seed_jet(x, pairs), model.normalize)
-        captured = []
-        for i, layer in enumerate(model.layers):
-            if is_local(layer):
-                cell, Z = kan_local_basis_jet(J, layer, d, pairs)     # (N, in), (N, S, in, k+1)
-                out = contract_local(Z, gather_coef(layer.coef.detach(), cell, layer.degree))
-            else:
-                cell, Z = None, kan_basis_jet(J, layer, d, pairs)     # (N, S, in, G+k)
-                out = Z.flatten(2) @ layer.coef.detach().flatten(1).T
-            if not out.requires_grad:  # first layer: nothing upstream depends on parameters
-                out.requires_grad_(True)
-            captured.append((layer, cell, Z.detach(), out))
-            J = elementwise(out, KAN_ACTIVATION_JET, d, pairs) if i < last else out
-        values = read_jet(J, keys, pairs)
         n_res = tp.n_residuals
         rows = J_all[row:row + n_res]
         row += n_res
-        scale = row_scale(tp, weights)
-        r = term_residual(compiled, model, tp, values)
-        grads = torch.autograd.grad(r.sum(), [c[-1] for c in captured], allow_unused=True)
+        r, layers, columns = kan_term_factors(model, compiled, tp, weights)
         halves = (slice(0, n_res), slice(n_res, None)) if tp.term.paired else (slice(None),)
-        for i, ((layer, cell, Z, out), A) in enumerate(zip(captured, grads)):
+        for i, (layer, cell, Z, A) in enumerate(layers):
             if A is None:
                 continue
             lo, hi = coef_columns[i]
             block = rows[:, lo:hi].view((n_res,) + tuple(layer.coef.shape))   # (n, out, in, G+k)
-            A = _rows(scale, A, tp.term.paired)
             for half in halves:  # a periodic residual is the difference of its two points' rows
                 if cell is None:
                     block += torch.einsum("nso,nsk->nok", A[half], Z[half].flatten(2)).view_as(block)
                 else:  # dr_n/dc[o, i, cell + r] = sum_s A[n, s, o] Z[n, s, i, r], scattered into (out, in, G+k)
                     local = torch.einsum("nso,nsir->noir", A[half], Z[half])
                     block.scatter_add_(3, local_index(cell[half], layer.degree)[:, None].expand_as(local), local)
-        detached = {k: v.detach() for k, v in values.items()}
         for name, (lo, hi) in parameter_columns.items():
-            rows[:, lo:hi] = _rows(scale, _parameter_column(compiled, model, tp, detached, name))
-        rs.append(_rows(scale, r.detach()))
+            rows[:, lo:hi] = columns[name]
+        rs.append(r)
     return torch.cat(rs), J_all
 
 
@@ -258,16 +282,20 @@ class LevenbergMarquardt:
         self.lam, self.lam_min, self.lam_max, self.max_tries = lam0, lam_min, lam_max, max_tries
         self.scale = None
 
+    def damping_scale(self, diag: torch.Tensor) -> torch.Tensor:
+        """D (P,) from diag(J^T J) (P,): the running maximum ``scale`` of the diagonals seen,
+        updated here, floored at 1e-6 times its mean."""
+        self.scale = diag.clone() if self.scale is None or self.scale.shape != diag.shape \
+            else torch.maximum(self.scale, diag)
+        return self.scale.clamp_min(1e-6 * float(self.scale.mean().clamp_min(1e-300)))
+
     def step(self, model, compiled, data, weights) -> tuple[float, bool]:
         """One iteration; returns (loss after the iteration, whether a step was accepted)."""
         R, J = residual_and_jacobian(model, compiled, data, weights)
-        loss = float(R @ R)
-        g = J.T @ R
-        H = gram(J)
-        diag = torch.diagonal(H)
-        self.scale = diag.clone() if self.scale is None or self.scale.shape != diag.shape \
-            else torch.maximum(self.scale, diag)
-        d = self.scale.clamp_min(1e-6 * float(self.scale.mean().clamp_min(1e-300)))
+        # data-parallel: the sums over the ranks' rows, then the same solve on every rank
+        loss, g, H = distributed.all_reduce_gauss_newton(R @ R, J.T @ R, gram(J))
+        loss = float(loss)
+        d = self.damping_scale(torch.diagonal(H))
         theta = flat_parameters(model)
         for _ in range(self.max_tries):
             delta = solve_damped(H, self.lam * d, -g)
@@ -276,7 +304,7 @@ class LevenbergMarquardt:
                 continue
             set_flat_parameters(model, theta + delta)
             R_new, _ = residual_and_jacobian(model, compiled, data, weights, with_jacobian=False)
-            new = float(R_new @ R_new)
+            new = float(distributed.all_reduce_sum(R_new @ R_new))
             if new < loss:
                 self.lam = max(self.lam / 3, self.lam_min)
                 return new, True

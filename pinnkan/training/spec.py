@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from pinnkan.choices import (ADAPTIVE, BALANCE, CAUSAL_EPSILONS, CAUSAL_SLICES, CAUSAL_THRESHOLD, SAMPLERS,
-                             SECOND_OPTIMIZERS, SEED_MAX)
+from pinnkan.choices import (ADAPTIVE, BALANCE, CAUSAL_EPSILONS, CAUSAL_SLICES, CAUSAL_THRESHOLD, LM_SOLVERS,
+                             SAMPLERS, SECOND_OPTIMIZERS, SEED_MAX)
 from pinnkan.errors import OptionError
 
 
@@ -39,7 +39,9 @@ class SamplingSpec:
     """Collocation points: ``n_interior`` inside the domain shared by the equations,
     ``n_boundary`` per condition (pairs for periodic ones), drawn by ``method`` from ``seed``;
     redrawn every ``resample_every`` Adam steps (0: never) and after each refinement with
-    ``resample_levels``; ``adaptive="rad"`` redraws the interior where the residual is large."""
+    ``resample_levels``; ``adaptive="rad"`` redraws the interior where the residual is large.
+    ``points_growth`` F >= 1: the counts grow by F per level, the given ones on the last level
+    (:meth:`counts`), and each refinement redraws the points."""
 
     n_interior: int
     n_boundary: int
@@ -49,15 +51,35 @@ class SamplingSpec:
     resample_every: int = 0
     resample_levels: bool = False
     equations_on_boundary: bool = False
+    points_growth: float = 1.0
 
     def __post_init__(self):
         _choice("sampler", self.method, SAMPLERS)
+        g = self.points_growth
+        if isinstance(g, bool) or not isinstance(g, (int, float)) or not (math.isfinite(g) and g >= 1):
+            raise OptionError(f"Option points_growth (--points-growth) must be a finite number >= 1 (1: the same "
+                              f"points on every level), got {g!r}.")
         _choice("adaptive sampling", self.adaptive, ADAPTIVE)
         _at_least(self, ("n_interior", "n_boundary"), 1)
         _at_least(self, ("resample_every",), 0)
         _at_least(self, ("seed",), 0)
         if self.seed > SEED_MAX:
             raise OptionError(f"Option seed must be between 0 and {SEED_MAX}, got {self.seed}.")
+
+
+    def counts(self, level: int, n_levels: int) -> tuple[int, int]:
+        """(interior, boundary) points of level ``level`` (0-based) of ``n_levels``: each given
+        count n as :func:`level_points` (n on the last level, n / F^(n_levels - 1 - level) before)."""
+        return (level_points(self.n_interior, self.points_growth, level, n_levels),
+                level_points(self.n_boundary, self.points_growth, level, n_levels))
+
+
+def level_points(n: int, growth: float, level: int, n_levels: int) -> int:
+    """n_l = max(1, floor(n * F^-(L - 1 - l) + 1/2)): the count of level l of L that grows by the
+    factor F per level up to n on the last level (the last level's index, L - 1, is used for a
+    level past it)."""
+    steps_left = max(0, n_levels - 1 - level)
+    return max(1, math.floor(n * float(growth) ** -steps_left + 0.5))
 
 
 @dataclass(frozen=True)
@@ -95,7 +117,9 @@ class ScheduleSpec:
     loss fell by less than ``plateau_tol`` over ``plateau_window`` logged iterations;
     ``balance="grad"`` updates the condition weights at each level start, starting from
     ``weights`` ({term label: weight}, the others at their problem-file weights); ``causal``: the
-    causal residual weights of a time-dependent problem (None: off)."""
+    causal residual weights of a time-dependent problem (None: off); ``sparsity``: lambda of the
+    KAN sparsity penalty lambda sum_l (|Phi_l|_1 + S(Phi_l)) added to the Adam and L-BFGS loss
+    (:func:`pinnkan.evaluation.residuals.sparsity_penalty`)."""
 
     levels: tuple[int, ...]
     optimizer: str = "lbfgs"
@@ -114,9 +138,15 @@ class ScheduleSpec:
     log_every: int = 50
     progress: bool = False
     causal: CausalSpec | None = None
+    sparsity: float = 0.0  # lambda of the KAN sparsity penalty added to the loss (0: none)
+    lm_solver: str = "auto"  # the damped LM step: dense, cg (matrix-free) or auto (by size)
 
     def __post_init__(self):
         _choice("optimizer", self.optimizer, SECOND_OPTIMIZERS)
+        _choice("Levenberg-Marquardt solver", self.lm_solver, LM_SOLVERS)
+        if not (isinstance(self.sparsity, (int, float)) and not isinstance(self.sparsity, bool)
+                and self.sparsity >= 0 and math.isfinite(self.sparsity)):
+            raise OptionError(f"Option sparsity must be a finite number >= 0, got {self.sparsity!r}.")
         _choice("loss balancing", self.balance, BALANCE)
         _at_least(self, ("adam_steps", "lbfgs_steps", "lm_steps"), 0)
         _at_least(self, ("starts", "start_steps", "log_every", "lbfgs_history", "plateau_window"), 1)

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pinnkan.evaluation.residuals import TermPoints, sample_points, total_loss
+from pinnkan.evaluation.residuals import TermPoints, sample_points, sparsity_penalty, total_loss
+from pinnkan.training import distributed
 from pinnkan.training.memory import rss_mib
 from pinnkan.training.spec import SamplingSpec, ScheduleSpec
 
@@ -47,6 +48,7 @@ class History:
     phase: list[str] = field(default_factory=list)
     level: list[int] = field(default_factory=list)
     level_starts: list[int] = field(default_factory=list)
+    window_starts: list[int] = field(default_factory=list)  # first step of each later time window (marching)
     stopped: str | None = None
     interrupted: str | None = None  # the signal that ended training early (SIGINT, SIGTERM)
     best: dict | None = None  # {"step", "score", "by"}: the kept model of the last level, see Trainer.keep_best
@@ -54,6 +56,7 @@ class History:
     rss_mib: list[float] = field(default_factory=list)  # resident memory at each logged step
     starts: list[dict] = field(default_factory=list)  # {"start", "step", "loss"} per trial start; see schedule
     causal: list[dict] = field(default_factory=list)  # {"step", "eps", "min_weight"} per causal weight update
+    continuation: list[dict] = field(default_factory=list)  # {"step", "level", "stage", "values"}: Trainer.set_continuation
 
     def as_dict(self) -> dict:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items()}
@@ -89,6 +92,8 @@ class Trainer:
         self.callbacks = list(callbacks)
         p = next(model.parameters())
         self.dtype, self.device = p.dtype, p.device
+        distributed.broadcast_parameters(model)  # data-parallel: every rank starts from rank 0's model
+        self.level = 0  # before the first draw: the point counts may grow with the level
         self.data: list[TermPoints] = self.resample(adaptive=False)
         self.causal = None
         if schedule.causal is not None:
@@ -99,7 +104,6 @@ class Trainer:
         self.budget: float | None = schedule.budget_seconds
         self.history = History()
         self.step = 0
-        self.level = 0
         self.start = time.perf_counter()
         self.validation = validation
         self.exact = compiled.exact_values(validation) if validation is not None else None
@@ -114,16 +118,19 @@ class Trainer:
     def resample(self, adaptive: bool = True) -> list[TermPoints]:
         """New collocation points (returned; the caller stores them in ``data``); with
         ``sampling.adaptive="rad"`` (and a model to rate) the interior points are drawn where the
-        current residual is large."""
+        current residual is large. The counts are those of the current level
+        (:meth:`~pinnkan.training.spec.SamplingSpec.counts`)."""
         c = self.sampling
+        n_interior, n_boundary = c.counts(self.level, len(self.schedule.levels))
         interior = None
         if adaptive and c.adaptive == "rad":
             from pinnkan.training.adaptive import rad_interior
 
-            interior = rad_interior(self.compiled, self.model, self.engine, self.sampler, c.n_interior,
+            interior = rad_interior(self.compiled, self.model, self.engine, self.sampler, n_interior,
                                     self.dtype, self.device)
-        return sample_points(self.compiled, self.sampler, c.n_interior, c.n_boundary, self.dtype, self.device,
-                             interior=interior, equations_on_boundary=c.equations_on_boundary)
+        whole = sample_points(self.compiled, self.sampler, n_interior, n_boundary, self.dtype, self.device,
+                              interior=interior, equations_on_boundary=c.equations_on_boundary)
+        return distributed.shard_points(whole)  # data-parallel: this rank's share of every term
 
     @property
     def grid(self) -> int:
@@ -138,6 +145,20 @@ class Trainer:
 
         self.weights = balance_weights(self.compiled, self.model, self.engine, self.data, self.weights)
         self.history.weights.append({"step": self.step, **self.weights})
+
+    def set_continuation(self, stage: int | None, level: int | None = None) -> None:
+        """Put the problem's continuation parameters at ``stage``
+        (:meth:`~pinnkan.problem.compile.CompiledProblem.set_continuation`; None: the problem's
+        own values) and record ``{"step", "level", "stage", "values"}`` in
+        ``history.continuation`` (``level`` defaults to the current one; a repeat of the last
+        record's level and values is not recorded). Nothing without continuation."""
+        if not self.compiled.continuation:
+            return
+        values = self.compiled.set_continuation(stage)
+        level = self.level if level is None else level
+        last = self.history.continuation[-1] if self.history.continuation else None
+        if last is None or (last["level"], last["values"]) != (level, values):
+            self.history.continuation.append({"step": self.step, "level": level, "stage": stage, "values": values})
 
     def update_causal(self) -> None:
         """Recompute the causal weights of the equation points from the current residuals (and
@@ -160,7 +181,8 @@ class Trainer:
     def out_of_budget(self) -> bool:
         """True once the current level's time is spent, or an interrupt asked training to end
         (every phase checks this between steps)."""
-        return self.history.interrupted is not None or (self.budget is not None and self.elapsed() >= self.budget)
+        spent = self.history.interrupted is not None or (self.budget is not None and self.elapsed() >= self.budget)
+        return distributed.any_rank(spent)  # data-parallel: all ranks end the phase at the same step
 
     def out_of_memory(self, reason: str) -> None:
         """Training ran out of memory: go back to the last good model and record ``reason``."""
@@ -182,7 +204,7 @@ class Trainer:
                 "data": [{"points": tp.points.cpu(), "normals": None if tp.normals is None else tp.normals.cpu(),
                           "observed": None if tp.observed is None else tp.observed.cpu(),
                           **({} if tp.point_weights is None else {"point_weights": tp.point_weights.cpu()})}
-                         for tp in self.data],
+                         for tp in distributed.unshard_points(self.data)],  # the whole sets (collective)
                 "history": self.history.as_dict(), "sampler_rng": json.dumps(self.sampler.rng.bit_generator.state),
                 "torch_rng": torch.get_rng_state(), **self._causal_state()}
 
@@ -201,8 +223,9 @@ class Trainer:
         self.start = time.perf_counter() - float(state["elapsed_s"])
         self.weights = dict(state["weights"])
         on = lambda t: None if t is None else t.to(dtype=self.dtype, device=self.device)
-        self.data = [TermPoints(tp.term, on(d["points"]), on(d["normals"]), on(d["observed"]),
-                                on(d.get("point_weights"))) for tp, d in zip(self.data, state["data"])]
+        self.data = distributed.shard_points([TermPoints(tp.term, on(d["points"]), on(d["normals"]), on(d["observed"]),
+                                                         on(d.get("point_weights")))
+                                              for tp, d in zip(self.data, state["data"])])
         self.history = History(**copy.deepcopy(state["history"]))
         if self.causal is not None and "causal_rung" in state:
             self.causal.rung, self.causal.min_weight = int(state["causal_rung"]), float(state["causal_min_weight"])
@@ -212,7 +235,19 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
 
     def loss(self):
-        return total_loss(self.compiled, self.model, self.engine, self.data, self.weights)
+        """(weighted PDE loss [+ sparsity lambda * the KAN sparsity penalty on the first equation's
+        points], {term label: mean square residual})."""
+        loss, parts = total_loss(self.compiled, self.model, self.engine, self.data, self.weights)
+        if self.schedule.sparsity:
+            points = next(tp.points for tp in self.data if tp.term.is_equation)
+            # data-parallel: each rank's penalty on its share, averaged (the penalty is no sum over points)
+            loss = loss + self.schedule.sparsity * sparsity_penalty(self.model, points) / distributed.world_size()
+        return loss, parts
+
+    def values(self, loss, parts: dict) -> tuple[float, dict]:
+        """(loss, {label: mean square}) of the whole point sets as floats: this process's values,
+        or with data-parallel training the sums over the ranks' shares (one all-reduce)."""
+        return distributed.global_values(loss, parts)
 
     def errors(self) -> dict[str, float]:
         """Relative L2 error per field on the validation points (fields with an exact solution)."""
@@ -284,7 +319,8 @@ class Trainer:
             if score < self._best[0]:
                 self._best = (score, self.step, copy.deepcopy(self.model.state_dict()), by)
         self.tell("on_log", {"phase": phase, "level": self.level, "grid": self.grid, "step": self.step,
-                              "elapsed_s": h.time[-1], "loss": loss_value, "rel_l2": errs})
+                              "elapsed_s": h.time[-1], "loss": loss_value, "rel_l2": errs,
+                              "continuation": self.compiled.continuation_values()})
 
     @contextmanager
     def _phase(self, name: str, total: int):
@@ -306,7 +342,7 @@ class Trainer:
         at the level change (logged as a "refine" entry); optimizer state is not carried over
         (each phase builds its own). With ``resample_levels`` the next level then trains on
         freshly drawn collocation points, which keeps the finer levels from fitting the points
-        instead of the PDE.
+        instead of the PDE; with ``points_growth`` != 1 on freshly drawn points of its own counts.
         """
         self.model = self.model.refine(new_grid)
         self._good_state = copy.deepcopy(self.model.state_dict())
@@ -314,9 +350,9 @@ class Trainer:
         self.history.level_starts.append(self.step)
         self.tell("on_level", self.level, new_grid)
         loss, parts = self.loss()
-        self._log("refine", float(loss.detach()), parts)
-        if self.sampling.resample_levels or self.sampling.adaptive == "rad":
-            self.data = self.resample()
+        self._log("refine", *self.values(loss, parts))
+        if self.sampling.resample_levels or self.sampling.adaptive == "rad" or self.sampling.points_growth != 1:
+            self.data = self.resample()  # with points_growth: this level's counts
 
     def snapshot(self) -> tuple:
         """What a trial start leaves behind: (model, loss weights, collocation points)."""
@@ -325,13 +361,14 @@ class Trainer:
     def restart(self, model, weights: dict, phase: str) -> None:
         """Continue with ``model`` (a fresh start or a kept snapshot's) and ``weights``."""
         self.model = model
+        distributed.broadcast_parameters(model)
         self.weights = dict(weights)
         self._good_state = copy.deepcopy(model.state_dict())
         if self.causal is not None:
             self.causal.reset()
             self.update_causal()
         loss, parts = self.loss()
-        self._log(phase, float(loss.detach()), parts)
+        self._log(phase, *self.values(loss, parts))
 
     @property
     def stopped(self) -> bool:
@@ -354,7 +391,7 @@ class Trainer:
                 self.update_causal()
                 opt.zero_grad(set_to_none=True)
                 loss, parts = self.loss()
-                value = float(loss.detach())
+                value, parts = self.values(loss, parts)
                 if not math.isfinite(value):
                     self._stop(f"non-finite loss ({value}) at step {self.step} (adam); kept the last finite model")
                     return
@@ -362,6 +399,7 @@ class Trainer:
                 if i % log_every == 0:
                     self._log("adam", value, parts)
                 loss.backward()
+                distributed.all_reduce_gradients(self.model.parameters())
                 opt.step()
                 self.step += 1
                 self._advance(1)
@@ -391,7 +429,8 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             loss, _ = self.loss()
             loss.backward()
-            return loss
+            distributed.all_reduce_gradients(params)
+            return distributed.all_reduce_sum(loss.detach())  # the line search reads the whole loss
 
         done = 0
         losses = []
@@ -404,8 +443,7 @@ class Trainer:
                 self.update_causal()
                 opt.step(closure)
                 taken = opt.state[params[0]].get("n_iter", 0) - before
-                loss, parts = self.loss()
-                value = float(loss.detach())
+                value, parts = self.values(*self.loss())
                 if not self._finite(value):
                     self._stop(f"non-finite loss ({value}) at step {self.step} (lbfgs); kept the last finite model")
                     return done
@@ -425,13 +463,17 @@ class Trainer:
         (:mod:`pinnkan.training.levenberg`). Stops early when no step lowers the loss even at
         the largest damping, or, with ``stop_on_plateau``, when the loss fell by less than
         ``plateau_tol`` over the last ``window`` (default ``plateau_window``) iterations.
-        Returns the iterations taken."""
+        The damped step is solved densely or matrix-free by CG (:mod:`pinnkan.training.gauss_newton`)
+        as ``schedule.lm_solver`` and the network's parameter count say. Returns the iterations taken."""
+        from pinnkan.training.gauss_newton import MatrixFreeLevenbergMarquardt, choose_solver
         from pinnkan.training.levenberg import LevenbergMarquardt, check_supported
 
         if steps <= 0 or self.stopped or self.out_of_budget():
             return 0
         check_supported(self.model, self.compiled)
-        opt = LevenbergMarquardt()
+        n_params = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        cg = choose_solver(self.schedule.lm_solver, n_params) == "cg"
+        opt = MatrixFreeLevenbergMarquardt() if cg else LevenbergMarquardt()
         c = self.schedule
         losses, taken = [], 0
         with self._phase("lm", steps):
@@ -459,8 +501,7 @@ class Trainer:
     def _log_current(self, phase: str) -> None:
         if self.history.step and self.history.step[-1] == self.step:
             return
-        loss, parts = self.loss()
-        value = float(loss.detach())
+        value, parts = self.values(*self.loss())
         if self._finite(value):
             self._log(phase, value, parts)
         else:
